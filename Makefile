@@ -12,7 +12,6 @@ CHROMIUM      ?= /usr/bin/chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
 $(RUNTIME_STAMP): requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements.txt
