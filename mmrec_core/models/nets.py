@@ -1,0 +1,144 @@
+"""Forward-only networks (the wrappers in ``mlp_bpr.py`` and ``classifier.py`` own training)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class MLPScorer(nn.Module):
+    """Study A's MLP ranker: ``concat(user, item) -> Linear(2d, h) -> ReLU -> Linear(h, 1)``.
+
+    The first layer's weight splits as ``W1 = [Wu | Wi]``, so ``W1 [u; i] = Wu u + Wi i``. ``pair_scores``
+    uses that to compute the user half once per (user, pos, neg) triple instead of twice, and
+    ``score_matrix`` to score every user against every item from ``Wu U`` and ``Wi I`` alone.
+    """
+
+    def __init__(self, dim: int, hidden: int = 128):
+        super().__init__()
+        self.dim = dim
+        self.fc1 = nn.Linear(2 * dim, hidden)
+        self.fc2 = nn.Linear(hidden, 1)
+
+    def forward(self, user: torch.Tensor, item: torch.Tensor) -> torch.Tensor:
+        """The study's forward on concatenated vectors; scores of shape ``(n,)``."""
+        return self.fc2(F.relu(self.fc1(torch.cat([user, item], dim=-1)))).squeeze(-1)
+
+    def user_half(self, user: torch.Tensor) -> torch.Tensor:
+        return F.linear(user, self.fc1.weight[:, : self.dim], self.fc1.bias)
+
+    def item_half(self, item: torch.Tensor) -> torch.Tensor:
+        return F.linear(item, self.fc1.weight[:, self.dim :])
+
+    def head(self, hidden_pre: torch.Tensor) -> torch.Tensor:
+        return F.linear(F.relu(hidden_pre), self.fc2.weight, self.fc2.bias).squeeze(-1)
+
+    def pair_scores(self, user: torch.Tensor, items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores of ``(user, pos)`` and ``(user, neg)`` sharing the user half of the first layer.
+
+        ``items`` stacks the positives then the negatives, ``(2n, d)``: one gather and one matmul for both
+        (better GEMM shapes, no concatenation copy).
+        """
+        a = self.user_half(user)
+        b = self.item_half(items)
+        n = len(user)
+        return self.head(a + b[:n]), self.head(a + b[n:])
+
+    def score_matrix(self, user: torch.Tensor, item: torch.Tensor, budget: int = 1 << 24) -> torch.Tensor:
+        """All ``(len(user), len(item))`` scores, in user chunks of about ``budget`` hidden activations."""
+        a, b = self.user_half(user), self.item_half(item)
+        w2, b2 = self.fc2.weight.squeeze(0), self.fc2.bias
+        rows = max(1, budget // max(1, b.numel()))
+        out = [F.relu(a[s : s + rows, None, :] + b[None, :, :]) @ w2 + b2 for s in range(0, len(a), rows)]
+        return torch.cat(out) if out else torch.zeros((0, len(item)), device=user.device)
+
+
+class RatingNet(nn.Module):
+    """Study B's classifier, layer for layer (Keras defaults where PyTorch's differ).
+
+    Dense(1024) ReLU -> BatchNorm -> Dropout(0.4) -> Dense(512) ReLU -> BatchNorm -> Dropout(0.3) ->
+    Dense(128) ReLU -> Dropout(0.2) -> Dense(5); softmax lives in the loss. BatchNorm uses Keras's
+    momentum 0.99 (PyTorch momentum 0.01) and epsilon 1e-3; Dense layers use Glorot-uniform weights and
+    zero biases as Keras does.
+    """
+
+    def __init__(self, in_dim: int, n_classes: int = 5):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Linear(in_dim, 1024),
+            nn.ReLU(),
+            nn.BatchNorm1d(1024, eps=1e-3, momentum=0.01),
+            nn.Dropout(0.4),
+            nn.Linear(1024, 512),
+            nn.ReLU(),
+            nn.BatchNorm1d(512, eps=1e-3, momentum=0.01),
+            nn.Dropout(0.3),
+            nn.Linear(512, 128),
+            nn.ReLU(),
+            nn.Dropout(0.2),
+            nn.Linear(128, n_classes),
+        )
+        for m in self.layers:
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(n, n_classes)``."""
+        return self.layers(x)
+
+
+class MFNet(nn.Module):
+    """Matrix factorisation: ``score(u, i) = b_i + p_u . q_i`` (BPR needs no user bias: it cancels)."""
+
+    def __init__(self, n_users: int, n_items: int, factors: int, init_std: float = 0.1):
+        super().__init__()
+        self.user = nn.Parameter(torch.randn(n_users, factors) * init_std)
+        self.item = nn.Parameter(torch.randn(n_items, factors) * init_std)
+        self.bias = nn.Parameter(torch.zeros(n_items))
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Elementwise scores of (users[k], items[k])."""
+        return self.bias[items] + (self.user[users] * self.item[items]).sum(-1)
+
+    def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+        q, b = (self.item, self.bias) if items is None else (self.item[items], self.bias[items])
+        return torch.addmm(b, self.user[users], q.T)
+
+    def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
+        """The rows a batch touches, for the per-batch L2 penalty."""
+        return [self.user[users], *(self.item[i] for i in items)]
+
+
+class VBPRNet(MFNet):
+    """VBPR (He & McAuley 2016): ``b_i + gamma_u . gamma_i + theta_u . (E f_i) + beta . f_i``.
+
+    ``features`` (the item content vectors f_i, zero rows where an item has none) is a non-persistent
+    buffer: early stopping copies the learned weights only.
+    """
+
+    def __init__(self, n_users: int, features: torch.Tensor, factors: int, init_std: float = 0.1):
+        super().__init__(n_users, features.shape[0], factors, init_std)
+        dim = features.shape[1]
+        self.register_buffer("features", features, persistent=False)
+        self.theta = nn.Parameter(torch.randn(n_users, factors) * init_std)
+        self.proj = nn.Linear(dim, factors, bias=False)  # E
+        self.beta = nn.Parameter(torch.zeros(dim))  # beta': the visual bias
+
+    def item_repr(self, items: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.features if items is None else self.features[items]
+        gamma = self.item if items is None else self.item[items]
+        bias = self.bias if items is None else self.bias[items]
+        return torch.cat([gamma, self.proj(f)], -1), bias + f @ self.beta
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        vec, bias = self.item_repr(items)
+        return bias + (torch.cat([self.user[users], self.theta[users]], -1) * vec).sum(-1)
+
+    def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
+        vec, bias = self.item_repr(items)
+        return torch.addmm(bias, torch.cat([self.user[users], self.theta[users]], -1), vec.T)
+
+    def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
+        return [*super().penalised(users, *items), self.theta[users]]

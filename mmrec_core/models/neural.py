@@ -1,0 +1,153 @@
+"""What the trained rankers share: a torch ranker base (device, seeded training, scoring) and a sampler.
+
+Subclasses build their network in ``_build`` and say how to score a batch; fitting, validation, early
+stopping and conversion to numpy are written once here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
+
+import numpy as np
+
+from mmrec_core.models.base import EpochCallback, Ranker, RankingData
+
+if TYPE_CHECKING:
+    import torch
+
+log = logging.getLogger("mmrec.models")
+
+
+def as_tensor(array: np.ndarray, device: str, dtype=None) -> torch.Tensor:
+    """A tensor copy of ``array`` on ``device`` (copy: pandas 3 hands out read-only arrays)."""
+    import torch
+
+    return torch.as_tensor(np.array(array, copy=True), dtype=dtype, device=device)
+
+
+class NegativeSampler:
+    """Uniform negatives for BPR: items that are not the user's train positives.
+
+    Membership is a binary search in the sorted keys ``user * n_items + item`` of the positives, all on
+    the device; a drawn positive is redrawn (a few rounds; the leftovers after that are so rare in sparse
+    data that they are kept, which only adds a little label noise).
+    """
+
+    def __init__(self, users: np.ndarray, items: np.ndarray, n_items: int, device: str, seed: int = 42):
+        import torch
+
+        self.n_items = n_items
+        keys = np.unique(np.asarray(users, np.int64) * n_items + np.asarray(items, np.int64))
+        self.keys = as_tensor(keys, device, torch.int64)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        self.device = device
+
+    def is_positive(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if len(self.keys) == 0:
+            return torch.zeros(len(users), dtype=torch.bool, device=users.device)
+        query = users * self.n_items + items
+        pos = torch.searchsorted(self.keys, query).clamp_(max=len(self.keys) - 1)
+        return self.keys[pos] == query
+
+    def sample(self, users: torch.Tensor, rounds: int = 5) -> torch.Tensor:
+        """One negative item per entry of ``users``."""
+        import torch
+
+        neg = torch.randint(self.n_items, (len(users),), generator=self.generator, device=self.device)
+        for _ in range(rounds):
+            bad = self.is_positive(users, neg)
+            n_bad = int(bad.sum())
+            if n_bad == 0:
+                break
+            neg[bad] = torch.randint(self.n_items, (n_bad,), generator=self.generator, device=self.device)
+        return neg
+
+
+Validation = Callable[[Ranker], dict[str, float]]
+"""Caller-supplied ``validation(model) -> {"ndcg@10": ...}``; the first key drives early stopping."""
+
+
+class TorchRanker(Ranker):
+    """Base of the rankers trained with :func:`mmrec_core.train.train_loop`.
+
+    Subclasses implement ``_prepare(data) -> (n_rows, step)`` (build ``self.net`` and tensors) and
+    ``_score_tensor(users, items)``; they may set ``self._before_epoch``.
+    """
+
+    label: str = ""
+    description: str = ""
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.net: Any = None
+        self.device = "cpu"
+        self.best_epoch: int | None = None
+        self._before_epoch: Callable[[int], None] | None = None
+
+    def fit(
+        self,
+        data: RankingData,
+        *,
+        callback: EpochCallback | None = None,
+        validation: Validation | None = None,
+    ) -> Self:
+        """Train on ``data``; ``validation(self)`` after each epoch drives early stopping when set."""
+        import torch
+
+        from mmrec_core.encoders.base import pick_device
+        from mmrec_core.train import seeded, train_loop
+
+        cfg = self.config
+        self.device = pick_device(cfg.device)
+        self._remember(data)
+        with seeded(cfg.seed):
+            n, step = self._prepare(data)
+        optimizer = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        if n == 0:
+            log.warning("%s: no training rows; the model keeps its initial weights", self.name)
+            self.history = []
+            return self
+        self.history = train_loop(
+            step, n, optimizer,
+            epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed, device=self.device, name=self.name,
+            modules=[self.net], callback=callback,
+            validation=(lambda: validation(self)) if validation is not None else None,
+            patience=cfg.early_stopping_patience, before_epoch=self._before_epoch,
+        )  # fmt: skip
+        self.best_epoch = self.history[-1].get("best_epoch") if self.history else None
+        return self
+
+    def _prepare(self, data: RankingData) -> tuple[int, Callable[[torch.Tensor], torch.Tensor]]:
+        raise NotImplementedError
+
+    def _score_tensor(self, users: torch.Tensor, items: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _pair_tensor(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def score(self, users: np.ndarray, items: np.ndarray | None = None) -> np.ndarray:
+        import torch
+
+        if self.net is None:
+            raise RuntimeError(f"{self.name}: call fit() before score()")
+        self.net.eval()
+        with torch.no_grad():
+            u = as_tensor(np.asarray(users, np.int64), self.device)
+            i = None if items is None else as_tensor(np.asarray(items, np.int64), self.device)
+            return self._score_tensor(u, i).float().cpu().numpy()
+
+    def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        import torch
+
+        if self.net is None:
+            raise RuntimeError(f"{self.name}: call fit() before score_pairs()")
+        self.net.eval()
+        with torch.no_grad():
+            u = as_tensor(np.asarray(users, np.int64), self.device)
+            i = as_tensor(np.asarray(items, np.int64), self.device)
+            return self._pair_tensor(u, i).float().cpu().numpy()
