@@ -1,0 +1,429 @@
+"""``python -m mmrec_core``: headless runs of what the dashboard does, and the benchmarks.
+
+Subcommands: ``demo-data``, ``embed``, ``study``, ``bench train|rank|all``, ``cache info|clear``.
+A user error (bad config, missing file, unavailable encoder or data) ends with exit code 2 and one
+line on stderr, never a traceback; progress goes to tqdm bars and logs to stderr, results to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mmrec_core.progress import ProgressEvent
+
+log = logging.getLogger("mmrec.cli")
+
+EXIT_USER_ERROR = 2
+
+
+class UserError(Exception):
+    """An error the user can fix (message shown as is, exit code 2)."""
+
+
+# --- progress and logging -----------------------------------------------------------------------------
+
+
+class TqdmProgress:
+    """A ProgressCallback that draws one tqdm bar per open stage (a stage's bar closes when it is done).
+
+    Stages nest naturally: the study's overall bar stays open while each model's epoch bar comes and goes.
+    """
+
+    def __init__(self, disable: bool | None = None):
+        self.bars: dict[str, Any] = {}
+        self.disable = disable
+
+    def __call__(self, event: ProgressEvent) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(event.stage)
+        if bar is None:
+            bar = self.bars[event.stage] = tqdm(
+                total=event.total, desc=event.stage, unit=event.unit, leave=False, disable=self.disable,
+                file=sys.stderr, dynamic_ncols=True, position=len(self.bars),
+            )  # fmt: skip
+        if event.total is not None and bar.total != event.total:
+            bar.total = event.total
+        bar.n = event.done
+        post = {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in event.metrics.items() if v is not None}
+        if post:
+            bar.set_postfix(post, refresh=False)
+        if event.message:
+            bar.set_description_str(f"{event.stage}: {event.message}", refresh=False)
+        bar.refresh()
+        if event.total is not None and event.done >= event.total:
+            self.bars.pop(event.stage).close()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.bars.clear()
+
+
+class _TqdmHandler(logging.StreamHandler):
+    """Log lines printed through tqdm.write so they do not tear a progress bar apart."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
+def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
+    """INFO (or DEBUG with -v, WARNING with -q) from ``mmrec.*`` to stderr, one short line each."""
+    level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
+    handler = _TqdmHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname).1s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("mmrec")
+    root.handlers = [h for h in root.handlers if isinstance(h, logging.NullHandler)] + [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from mmrec_core.config import DataConfig
+    from mmrec_core.data.demo import ensure_demo
+    from mmrec_core.data.sources import load_dataset
+
+    _check_demo_args(args)
+    progress = TqdmProgress()
+    folder = ensure_demo(args.size, seed=args.seed, variant=args.variant, progress=progress)
+    dataset = load_dataset(DataConfig(demo_size=args.size, demo_seed=args.seed, demo_variant=args.variant))
+    progress.close()
+    print(folder)
+    counts = ", ".join(f"{k} {_num(v)}" for k, v in dataset.summary().items())
+    print(counts)
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from mmrec_core.config import DataConfig, EmbedConfig, ImageConfig
+    from mmrec_core.data.sources import load_dataset
+    from mmrec_core.embeddings import embed_items, fuse
+
+    if bool(args.reviews) != bool(args.meta):
+        raise UserError("--reviews and --meta go together (both local files)")
+    if args.reviews:
+        _require_file(args.reviews, "--reviews")
+        _require_file(args.meta, "--meta")
+        data = DataConfig(source="local", reviews_path=args.reviews, meta_path=args.meta)
+    else:
+        _check_demo_args(args)
+        data = DataConfig(demo_size=args.size, demo_seed=args.seed, demo_variant=args.variant)
+    _check_encoder(args.encoder, args.fusion)
+    embed = EmbedConfig(encoder=args.encoder, checkpoint=args.checkpoint, fusion=args.fusion,
+                        batch_size=args.batch_size, device=args.device)
+    progress = TqdmProgress()
+    start = time.perf_counter()
+    dataset = load_dataset(data, progress=progress)
+    emb = embed_items(dataset, embed, ImageConfig(), progress=progress)
+    fused = fuse(emb, args.fusion)
+    progress.close()
+    seconds = time.perf_counter() - start
+    hits = ", ".join(f"{k} {v}" for k, v in emb.cache_hits.items())
+    print(f"{len(emb.item_ids)} items, from cache: {hits}, {seconds:.2f} s "
+          f"(encoder {emb.encoder}, fusion {args.fusion} -> {fused.features.shape[1]}-d, "
+          f"missing images: {int((~emb.image_ok).sum())})")
+    if emb.missing_reasons:
+        print("missing images by reason: " + ", ".join(f"{k} {v}" for k, v in emb.missing_reasons.items()))
+    return 0
+
+
+def cmd_study(args: argparse.Namespace) -> int:
+    from mmrec_core.config import save_config
+
+    if args.write_default:
+        path = save_config(default_study_config(args.preset, args.size), args.write_default)
+        print(path)
+        return 0
+    if not args.config:
+        raise UserError("study needs --config FILE (write one with --write-default FILE)")
+    config = read_study_config(args.config)
+    if args.epochs is not None or args.seeds:
+        config = _override(config, epochs=args.epochs, seeds=args.seeds)
+
+    from mmrec_core.results import default_run_dir
+    from mmrec_core.study import run_study, validate_config
+
+    validate_config(config)
+    out = Path(args.out) if args.out else default_run_dir(config.name)
+    progress = TqdmProgress()
+    start = time.perf_counter()
+    try:
+        result = run_study(config, progress=progress, out_dir=out)
+    finally:
+        progress.close()
+    seconds = time.perf_counter() - start
+    path = result.to_json(out)
+    if not result.results.empty:
+        print(result.to_markdown())
+        print(f"protocol: {result.protocol}")
+    for modality, res in result.classifier.items():
+        if "accuracy" in res:
+            print(f"classifier {modality}: accuracy {res['accuracy']:.4f}, macro-F1 {res.get('macro_f1', float('nan')):.4f}")
+    if result.errors:
+        print(f"{len(result.errors)} step(s) failed: " + "; ".join(f"{e['step']}: {e['error']}" for e in result.errors))
+    print(f"wrote {path} in {seconds:.1f} s")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from mmrec_core import bench
+
+    if args.bench == "train":
+        out = bench.bench_train(pairs=args.pairs, dim=args.dim, device=args.device)
+    elif args.bench == "rank":
+        out = bench.bench_rank(n_users=args.users, n_items=args.items, dim=args.dim, k=args.k)
+    else:
+        out = bench_all(full=args.full, device=args.device)
+    print(json.dumps(out, default=_json_default))
+    return 0
+
+
+def bench_all(full: bool = False, device: str = "auto") -> dict[str, Any]:
+    """The README's figures: training throughput (D=512) and ranking time; quick sizes unless ``full``."""
+    from mmrec_core import bench
+
+    pairs, n = (200_000, 100_000) if full else (20_000, 10_000)
+    log.info("bench all (%s sizes): train %d pairs, rank %d x %d", "full" if full else "quick", pairs, n, n)
+    out: dict[str, Any] = {"sizes": "full" if full else "quick"}
+    out["train"] = bench.bench_train(pairs=pairs, dim=512, device=device)
+    out["rank"] = bench.bench_rank(n_users=n, n_items=n, dim=64, k=20)
+    return out
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from mmrec_core.config import cache_dir
+    from mmrec_core.embeddings import cache_info, clear_cache
+
+    if args.action == "info":
+        info = cache_info()
+        print(f"root {cache_dir()}")
+        print(f"embeddings {info.get('path')}: {info.get('files', 0)} files, {_bytes(info.get('bytes', 0))}")
+        for name in ("demo", "images", "runs"):
+            path = cache_dir() / name
+            if path.exists():
+                files = [p for p in path.rglob("*") if p.is_file()]
+                print(f"{name} {path}: {len(files)} files, {_bytes(sum(p.stat().st_size for p in files))}")
+    else:
+        freed = clear_cache()
+        print(f"cleared the embedding cache: {_bytes(freed)} freed")
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mmrec_core", description="mmrec: headless runs of what the dashboard does, and the benchmarks."
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings only")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo-data", help="generate (once) the demo catalogue and print its folder and counts")
+    _demo_args(p)
+    p.set_defaults(func=cmd_demo_data)
+
+    p = sub.add_parser("embed", help="embed the items of the demo catalogue or of local files (cached)")
+    _demo_args(p)
+    p.add_argument("--reviews", help="local reviews file (.jsonl / .jsonl.gz / parquet) instead of the demo")
+    p.add_argument("--meta", help="local meta file, with --reviews")
+    p.add_argument("--encoder", default="bundled", help="clip, bert-resnet, bundled or classic (default bundled)")
+    p.add_argument("--checkpoint", default=None, help="model id or local folder (default: the encoder's)")
+    p.add_argument("--fusion", default="concat", help="mean, concat, text or image (default concat)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("study", help="run a study config (ablation + classifier) and write results.json")
+    p.add_argument("--config", help="StudyConfig JSON (see --write-default)")
+    p.add_argument("--out", help="output folder (default: <cache>/runs/<name>-<time>)")
+    p.add_argument("--write-default", metavar="FILE", help="write the default config to FILE and exit")
+    p.add_argument("--size", default="small", help="demo size for --write-default (default small)")
+    p.add_argument("--preset", default="ablation", choices=PRESETS, help="what --write-default writes")
+    p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="override seeds")
+    p.set_defaults(func=cmd_study)
+
+    p = sub.add_parser("bench", help="benchmarks (one JSON object on stdout)")
+    bsub = p.add_subparsers(dest="bench", required=True, metavar="WHAT")
+    b = bsub.add_parser("train", help="batched BPR-MLP training vs the per-pair loop of the original study")
+    b.add_argument("--pairs", type=int, default=200_000)
+    b.add_argument("--dim", type=int, default=512)
+    b.add_argument("--device", default="auto", help="auto (cuda when present), cpu or cuda")
+    b = bsub.add_parser("rank", help="seconds to rank all items for every user (top-k)")
+    b.add_argument("--users", type=int, default=100_000)
+    b.add_argument("--items", type=int, default=100_000)
+    b.add_argument("--dim", type=int, default=64)
+    b.add_argument("--k", type=int, default=20)
+    b = bsub.add_parser("all", help="the benchmark suite (quick sizes unless --full)")
+    b.add_argument("--full", action="store_true", help="the README's sizes (minutes)")
+    b.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("cache", help="see or clear the embedding cache")
+    p.add_argument("action", choices=("info", "clear"))
+    p.set_defaults(func=cmd_cache)
+    return parser
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", default="small", help="demo catalogue size: tiny, small, medium, large")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--variant", default="default", help="default or image-only")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m mmrec_core`` and the ``mmrec`` script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose, args.quiet)
+    try:
+        return int(args.func(args) or 0)
+    except _user_errors() as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def read_study_config(path: str | Path) -> Any:
+    """Load a StudyConfig JSON; a missing file, bad JSON or an unknown field becomes a :class:`UserError`."""
+    from mmrec_core.config import StudyConfig, load_config
+
+    path = Path(path)
+    _require_file(path, "config")
+    try:
+        return load_config(StudyConfig, path)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path} is not valid JSON: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise UserError(f"bad config {path}: {exc}") from None
+
+
+PRESETS = ("ablation", "study-a", "study-b")
+
+
+def default_study_config(preset: str = "ablation", size: str = "small") -> Any:
+    """A ready-to-run StudyConfig on the demo catalogue with the bundled (offline) encoder.
+
+    ``ablation``: fusions concat/text/image, every ranker, the classifier. ``study-a``: Study A as run
+    (dot and the MLP ranker, 5 epochs of Adam 1e-3 one pair at a time; ``mean`` fusion needs CLIP, so
+    concat/text here). ``study-b``: the rating classifier alone (50 epochs, patience 12, 2,000 images).
+    """
+    import dataclasses
+
+    from mmrec_core.config import ClassifierConfig, DataConfig, StudyConfig, TrainConfig
+
+    base = StudyConfig(name=f"demo-{size}", data=DataConfig(demo_size=size))
+    if preset == "study-a":
+        return dataclasses.replace(base, name=f"study-a-demo-{size}", fusions=("concat", "text"),
+                                   models=("dot", "mlp-bpr"), train=TrainConfig(epochs=5, batch_size=1),
+                                   classifier=None)
+    if preset == "study-b":
+        return dataclasses.replace(base, name=f"study-b-demo-{size}", fusions=(), models=(),
+                                   classifier=ClassifierConfig())
+    return base
+
+
+def _override(config: Any, *, epochs: int | None, seeds: list[int] | None) -> Any:
+    import dataclasses
+
+    if epochs is not None:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=epochs))
+    if seeds:
+        config = dataclasses.replace(config, seeds=tuple(seeds))
+    return config
+
+
+def _require_file(path: str | Path, what: str) -> None:
+    if not Path(path).is_file():
+        raise UserError(f"{what}: no such file {path}")
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that mean "the user can fix this"; imported lazily (modules may be absent)."""
+    import importlib
+
+    found: list[type[BaseException]] = [UserError, FileNotFoundError]
+    for module, name in (
+        ("mmrec_core.encoders.registry", "EncoderUnavailable"),
+        ("mmrec_core.encoders.base", "EncoderUnavailable"),
+        ("mmrec_core.data.amazon", "DataUnavailable"),
+        ("mmrec_core.data.amazon", "NotJsonLines"),
+        ("mmrec_core.study", "StudyConfigError"),
+    ):
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            cls = None
+        if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
+
+
+def _check_demo_args(args: argparse.Namespace) -> None:
+    from mmrec_core.data.demo import DEMO_SIZES, VARIANTS
+
+    if args.size not in DEMO_SIZES:
+        raise UserError(f"unknown demo size {args.size!r}; choose one of {list(DEMO_SIZES)}")
+    if args.variant not in VARIANTS:
+        raise UserError(f"unknown demo variant {args.variant!r}; choose one of {list(VARIANTS)}")
+
+
+def _check_encoder(encoder: str, fusion: str) -> None:
+    from mmrec_core.config import FUSIONS
+    from mmrec_core.encoders.registry import ENCODERS
+
+    if encoder not in ENCODERS:
+        raise UserError(f"unknown encoder {encoder!r}; choose one of {list(ENCODERS)}")
+    if fusion not in FUSIONS:
+        raise UserError(f"unknown fusion {fusion!r}; choose one of {list(FUSIONS)}")
+    if fusion == "mean" and not ENCODERS[encoder].shared_space:
+        raise UserError(f"fusion 'mean' needs text and pictures in one space (clip); {encoder} has two: use concat")
+
+
+def _num(v: Any) -> str:
+    return f"{v:,.4g}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def _json_default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)

@@ -1,0 +1,400 @@
+"""The ablation runner shared by the dashboard and the CLI: one config in, one :class:`StudyResult` out.
+
+The steps, each callable on its own (the dashboard calls them page by page)::
+
+    dataset = load_data(config)                       # demo / local files / hub
+    data = prepare_interactions(dataset, config)      # labels, split, Study A's test pairs
+    emb = embed_catalogue(dataset, config)            # item text + picture vectors (cached on disk)
+    result = run_ranking(config, data, emb)           # every fusion x model x seed, + the oracle
+    result.classifier, result.classifier_info = run_classifier(config, dataset, emb)   # Study B (rating.py)
+
+and :func:`run_study` chains them. Models that read no item content (``popularity``, ``bpr-mf``) and
+the demo's ``oracle`` are fitted once per seed under setting ``none`` (see :mod:`mmrec_core.results`).
+Seeds vary the model initialisation and sampling; the split and Study A's pairs stay fixed by
+``config.split.seed``, as in the study. A failure in one model or setting is logged and recorded (a row
+with ``error``) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmrec_core.config import FUSIONS, SPLITS, StudyConfig, TrainConfig
+from mmrec_core.progress import ProgressCallback, Reporter
+from mmrec_core.rating import MODALITIES, classifier_inputs, run_classifier
+from mmrec_core.results import NO_CONTENT, StudyResult
+
+__all__ = [
+    "MODALITIES", "ORACLE", "StudyConfigError", "StudyData", "classifier_inputs", "embed_catalogue",
+    "load_data", "model_train_config", "prepare_interactions", "run_classifier", "run_ranking", "run_study",
+    "validate_config",
+]
+
+log = logging.getLogger("mmrec.study")
+
+ORACLE = "oracle"
+MAX_ORACLE_CELLS = 50_000_000  # the oracle needs a dense users x items matrix
+COLD_KEYS = ("recall", "ndcg", "hr")
+
+EpochHook = Callable[[dict[str, Any]], None]
+
+
+class StudyConfigError(ValueError):
+    """A study config that cannot run (unknown fusion, model, encoder ...); the message says what to change."""
+
+
+@dataclass
+class StudyData:
+    """Interactions, the split and Study A's test pairs: what every ranker is trained and evaluated on."""
+
+    dataset: Any
+    inter: Any  # data.interactions.Interactions
+    split: Any  # data.interactions.Split
+    test_pairs: Any  # data.interactions.Pairs
+
+    def summary(self) -> dict[str, Any]:
+        return {**self.dataset.summary(), **self.split.summary(), "test_pairs": len(self.test_pairs)}
+
+
+# --- validation and data ------------------------------------------------------------------------------
+
+
+def validate_config(config: StudyConfig) -> None:
+    """Raise :class:`StudyConfigError` naming the first thing in ``config`` that cannot run."""
+    from mmrec_core.encoders.registry import ENCODERS
+    from mmrec_core.models.registry import RANKERS
+
+    def bad(what: str, value: Any, allowed: Any) -> StudyConfigError:
+        return StudyConfigError(f"unknown {what} {value!r}; choose from {list(allowed)}")
+
+    for fusion in config.fusions:
+        if fusion not in FUSIONS:
+            raise bad("fusion", fusion, FUSIONS)
+    for model in config.models:
+        if model not in RANKERS and model != ORACLE:
+            raise bad("model", model, [*RANKERS, ORACLE])
+    if config.split.protocol not in SPLITS:
+        raise bad("split protocol", config.split.protocol, SPLITS)
+    if config.embed.encoder not in ENCODERS:
+        raise bad("encoder", config.embed.encoder, ENCODERS)
+    if "mean" in config.fusions and not ENCODERS[config.embed.encoder].shared_space:
+        raise StudyConfigError(
+            f"fusion 'mean' needs text and pictures in one space (clip); encoder {config.embed.encoder!r} "
+            "has two spaces: use 'concat' instead"
+        )
+    if config.classifier is not None:
+        for modality in config.classifier.modalities:
+            if modality not in MODALITIES:
+                raise bad("classifier modality", modality, MODALITIES)
+    if not config.seeds:
+        raise StudyConfigError("seeds is empty: give at least one seed")
+    if not config.models and config.classifier is None:
+        raise StudyConfigError("nothing to run: no models and no classifier")
+
+
+def load_data(config: StudyConfig, progress: ProgressCallback | None = None):
+    """The :class:`~mmrec_core.data.schema.Dataset` of ``config.data``."""
+    from mmrec_core.data.sources import load_dataset
+
+    return load_dataset(config.data, progress=progress)
+
+
+def prepare_interactions(dataset, config: StudyConfig) -> StudyData:
+    """Study A steps 1, 3, 4: labels, the split and the test pairs (train pairs come with each RankingData)."""
+    from mmrec_core.data.interactions import Interactions, make_pairs, split
+
+    sc = config.split
+    inter = Interactions.from_dataset(dataset, positive_threshold=sc.positive_threshold)
+    parts = split(inter, sc)
+    test_pairs = make_pairs(inter, parts.test, max_pairs_per_user=sc.max_pairs_per_user, seed=sc.seed)
+    return StudyData(dataset, inter, parts, test_pairs)
+
+
+def embed_catalogue(dataset, config: StudyConfig, progress: ProgressCallback | None = None):
+    """Item text and picture vectors of ``config.embed.encoder`` (once; every fusion reuses them)."""
+    from mmrec_core.embeddings import embed_items
+
+    return embed_items(dataset, config.embed, config.images, progress=progress)
+
+
+def embedding_summary(emb) -> dict[str, Any]:
+    """What the results file says about the item embeddings."""
+    return {
+        "encoder": emb.encoder, "identity": emb.identity, "shared_space": bool(emb.shared_space),
+        "text_dim": int(emb.text.shape[1]), "image_dim": int(emb.image.shape[1]), "items": len(emb.item_ids),
+        "images_ok": int(emb.image_ok.sum()), "missing_images": dict(emb.missing_reasons),
+        "cache_hits": dict(emb.cache_hits), "computed": dict(getattr(emb, "computed", {})),
+        "untitled": int(getattr(emb, "untitled", 0)), "seconds": float(emb.seconds),
+    }  # fmt: skip
+
+
+# --- Study A: the ranking ablation --------------------------------------------------------------------
+
+
+def model_train_config(name: str, base: TrainConfig, seed: int) -> TrainConfig:
+    """``base`` with ``seed``, plus the model's registry defaults for every field ``base`` leaves at default.
+
+    So a config that sets ``epochs=2`` trains every model 2 epochs, while an untouched config gives
+    ``bpr-mf`` and ``vbpr`` their own epochs and learning rate (``models.registry.DEFAULT_OVERRIDES``).
+    """
+    from mmrec_core.models.registry import DEFAULT_OVERRIDES
+
+    plain = TrainConfig()
+    extra = {k: v for k, v in DEFAULT_OVERRIDES.get(name, {}).items() if getattr(base, k) == getattr(plain, k)}
+    return dataclasses.replace(base, seed=seed, **extra)
+
+
+def _jobs(config: StudyConfig, has_truth: bool) -> list[tuple[str, str]]:
+    """(setting, model) in table order: content-free models first, then each fusion's content models."""
+    from mmrec_core.models.registry import RANKERS
+
+    content = [m for m in config.models if m in RANKERS and RANKERS[m].needs_features]
+    free = [m for m in config.models if m in RANKERS and not RANKERS[m].needs_features]
+    if has_truth:
+        free.append(ORACLE)
+    return [(NO_CONTENT, m) for m in free] + [(f, m) for f in config.fusions for m in content]
+
+
+def run_ranking(
+    config: StudyConfig,
+    data: StudyData,
+    emb=None,
+    progress: ProgressCallback | None = None,
+    on_epoch: EpochHook | None = None,
+    *,
+    result: StudyResult | None = None,
+    keep_models: bool = False,
+    checkpoint: Callable[[StudyResult], None] | None = None,
+) -> StudyResult:
+    """Fit and evaluate every (setting, model, seed) of ``config``; rows are appended to ``result``.
+
+    ``emb`` (from :func:`embed_catalogue`) is needed by the content models; without it their rows carry
+    an error. ``keep_models`` keeps the fitted rankers in ``result.models`` (for the dashboard's
+    recommendation views). ``checkpoint(result)`` is called after each setting (partial results on disk).
+    """
+    from mmrec_core.evaluate import protocol_description
+
+    result = result or StudyResult(config=config)
+    truth = getattr(data.dataset, "truth", None)
+    oracle_ok = truth is not None and data.inter.n_users * data.inter.n_items <= MAX_ORACLE_CELLS
+    if truth is not None and not oracle_ok:
+        log.warning("oracle skipped: %d x %d is too large a score matrix", data.inter.n_users, data.inter.n_items)
+    jobs = _jobs(config, oracle_ok)
+    result.protocol = protocol_description(config.split, config.eval, config.seeds, n_items=data.inter.n_items)
+    result.dataset = data.summary()
+    result.load_report = data.dataset.report.to_dict()
+    if emb is not None:
+        result.embeddings = {**embedding_summary(emb), "fusions": {}}
+    rep = Reporter(progress, "study: ranking", len(jobs) * len(config.seeds), "runs")
+    rows: list[dict[str, Any]] = []
+    features: dict[str, Any] = {}
+    last_setting = None
+    for setting, model in jobs:
+        if setting != last_setting and last_setting is not None and checkpoint is not None:
+            _merge_rows(result, rows)
+            rows = []
+            checkpoint(result)
+        last_setting = setting
+        fused, error = _features(setting, emb, features, result)
+        for seed in config.seeds:
+            rep.update(rep.done, message=f"{setting}/{model} seed {seed}")
+            if error is not None:
+                rows.append({"setting": setting, "model": model, "seed": seed, "error": error})
+            else:
+                rows.append(_fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoch, result,
+                                     keep_models))
+            rep.advance()
+    _merge_rows(result, rows)
+    if not result.results.empty:
+        result.results = result.results.reset_index(drop=True)
+    return result
+
+
+def _features(setting: str, emb, cache: dict[str, Any], result: StudyResult) -> tuple[Any, str | None]:
+    """Fused item features of a setting (None for ``none``), or the error that prevents them."""
+    if setting == NO_CONTENT:
+        return None, None
+    if setting not in cache:
+        if emb is None:
+            cache[setting] = (None, "no item embeddings (the embedding step failed or was skipped)")
+        else:
+            from mmrec_core.embeddings import fuse
+
+            try:
+                fused = fuse(emb, setting)
+                cache[setting] = (fused, None)
+                result.embeddings.setdefault("fusions", {})[setting] = {
+                    "dim": int(fused.features.shape[1]), "items_with_features": int(fused.has_features.sum()),
+                    "text_fallback": int(fused.text_fallback),
+                }  # fmt: skip
+            except Exception as exc:  # noqa: BLE001 - one setting's failure must not end the study
+                log.error("fusion %s failed: %s", setting, exc)
+                cache[setting] = (None, _describe(exc))
+                result.errors.append({"step": f"fuse {setting}", "error": _describe(exc)})
+    return cache[setting]
+
+
+def _fit_one(config, data: StudyData, setting, model, seed, fused, truth, progress, on_epoch, result,
+             keep_models) -> dict[str, Any]:
+    """One row: fit, Study A's train/test pair accuracy, full ranking, cold start. Errors become the row."""
+    from mmrec_core.data.interactions import Pairs, ranking_data
+    from mmrec_core.evaluate import evaluate_cold_start, evaluate_pairs, evaluate_ranking
+    from mmrec_core.models.fixed import FixedScoreRanker
+    from mmrec_core.models.registry import create_ranker
+
+    row: dict[str, Any] = {"setting": setting, "model": model, "seed": seed}
+    key = f"{setting}/{model}"
+    try:
+        start = time.perf_counter()
+        sc = config.split
+        rd = ranking_data(
+            data.inter, data.split,
+            None if fused is None else fused.features, None if fused is None else fused.has_features,
+            max_pairs_per_user=sc.max_pairs_per_user, seed=sc.seed,
+        )  # fmt: skip
+        if model == ORACLE:
+            ranker = FixedScoreRanker(truth.affinity(data.inter.user_ids, data.inter.item_ids))
+        else:
+            ranker = create_ranker(model, model_train_config(model, config.train, seed))
+        epochs = getattr(ranker.config, "epochs", None) if ranker.trained else None
+        bar = Reporter(progress, f"train {key}", epochs, "epochs")
+
+        def hook(record: dict[str, Any]) -> None:
+            record = {**record, "setting": setting, "model": model, "seed": seed}
+            bar.update(int(record.get("epoch", 0)), metrics={"loss": record.get("loss")})
+            if on_epoch is not None:
+                on_epoch(record)
+
+        ranker.fit(rd, callback=hook)
+        if epochs:
+            bar.update(epochs)  # closes the bar when early stopping ended training sooner
+        row["fit_seconds"] = time.perf_counter() - start
+        if ranker.history:
+            result.histories.setdefault(key, []).extend({**h, "seed": seed} for h in ranker.history)
+        start = time.perf_counter()
+        has = None if fused is None else fused.has_features
+        tr = evaluate_pairs(ranker, Pairs(rd.pair_users, rd.pair_pos, rd.pair_neg), has)
+        te = evaluate_pairs(ranker, data.test_pairs, has)
+        row.update(train_accuracy=tr["accuracy"], test_accuracy=te["accuracy"],
+                   n_train_pairs=tr["n_pairs"], n_test_pairs=te["n_pairs"])
+        metrics, per_user = evaluate_ranking(ranker, data.inter, data.split, config.eval, return_per_user=True)
+        row["n_eval_users"], row["n_candidates"] = metrics.pop("n_users"), metrics.pop("n_items")
+        row.update(metrics)
+        cold = evaluate_cold_start(ranker, data.inter, data.split, config.eval)
+        row["cold_auc"], row["cold_n_users"], row["cold_n_items"] = cold["auc"], cold["n_users"], cold["n_items"]
+        for k in config.eval.ks:
+            for m in COLD_KEYS:
+                row[f"cold_{m}@{k}"] = cold[f"{m}@{k}"]
+        row["eval_seconds"] = time.perf_counter() - start
+        result.per_user[(setting, model, seed)] = per_user
+        if keep_models:
+            result.models[(setting, model, seed)] = ranker
+        log.info("%s seed %d: test accuracy %.4f, ndcg@10 %s", key, seed, row["test_accuracy"],
+                 f"{row.get('ndcg@10', float('nan')):.4f}")
+    except Exception as exc:  # noqa: BLE001 - a failed model is recorded, the others still run
+        log.error("%s seed %d failed: %s", key, seed, _describe(exc))
+        log.debug("traceback", exc_info=True)
+        row["error"] = _describe(exc)
+        result.errors.append({"step": f"{key} seed {seed}", "error": row["error"]})
+    return row
+
+
+def _merge_rows(result: StudyResult, rows: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    if not rows:
+        return
+    new = pd.DataFrame(rows)
+    if "error" not in new.columns:
+        new["error"] = None
+    frames = [f for f in (result.results, new) if not f.empty]
+    merged = pd.concat(frames, ignore_index=True) if len(frames) > 1 else new
+    result.results = merged[_column_order(list(merged.columns))]
+
+
+def _column_order(cols: list[str]) -> list[str]:
+    first = ["setting", "model", "seed", "train_accuracy", "test_accuracy", "n_train_pairs", "n_test_pairs", "auc"]
+    last = ["n_eval_users", "n_candidates", "fit_seconds", "eval_seconds", "error"]
+    head = [c for c in first if c in cols]
+    cold = [c for c in cols if c.startswith("cold_")]
+    tail = [c for c in last if c in cols]
+    middle = [c for c in cols if c not in head and c not in tail and c not in cold]
+    return head + middle + cold + tail
+
+
+# --- the whole study ----------------------------------------------------------------------------------
+
+
+def run_study(
+    config: StudyConfig,
+    progress: ProgressCallback | None = None,
+    on_epoch: EpochHook | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    keep_models: bool = False,
+) -> StudyResult:
+    """Run both studies of ``config`` and return the result (also written to ``out_dir`` when given).
+
+    With ``out_dir`` partial results are written after each setting and after a failure, so an
+    interrupted run keeps what it finished. Data and encoder problems (``DataUnavailable``,
+    ``EncoderUnavailable``, a missing file) are raised at once: nothing can run without them.
+    """
+    validate_config(config)
+    result = StudyResult(config=config)
+    save = (lambda r: r.to_json(out_dir)) if out_dir is not None else (lambda r: None)
+    timings = result.timings
+    total = time.perf_counter()
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            timings[name] = time.perf_counter() - start
+
+    dataset = timed("load", lambda: load_data(config, progress))
+    data = timed("interactions", lambda: prepare_interactions(dataset, config))
+    needs_items = any(s != NO_CONTENT for s, _ in _jobs(config, False)) or config.classifier is not None
+    emb = None
+    if needs_items:
+        emb = timed("embed", lambda: _embed_or_record(dataset, config, progress, result))
+    try:
+        if config.models:
+            timed("ranking", lambda: run_ranking(config, data, emb, progress, on_epoch, result=result,
+                                                 keep_models=keep_models, checkpoint=save))
+        else:
+            result.dataset, result.load_report = data.summary(), dataset.report.to_dict()
+        save(result)
+        if config.classifier is not None:
+            result.classifier, result.classifier_info = timed(
+                "classifier", lambda: run_classifier(config, dataset, emb, progress, on_epoch)
+            )
+    finally:
+        timings["total"] = time.perf_counter() - total
+        save(result)
+    return result
+
+
+def _embed_or_record(dataset, config: StudyConfig, progress, result: StudyResult):
+    """Item embeddings; an unavailable encoder is raised (the user must act), other failures recorded."""
+    from mmrec_core.encoders.registry import EncoderUnavailable
+
+    try:
+        return embed_catalogue(dataset, config, progress)
+    except EncoderUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the content-free models can still run
+        log.error("embedding failed: %s", _describe(exc))
+        log.debug("traceback", exc_info=True)
+        result.errors.append({"step": "embed", "error": _describe(exc)})
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -1,0 +1,194 @@
+"""The study runner end to end on the tiny demo catalogue (classic encoder: no weights, instant)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmrec_core.config import (
+    ClassifierConfig,
+    DataConfig,
+    EmbedConfig,
+    StudyConfig,
+    TrainConfig,
+    load_config,
+)
+from mmrec_core.results import NO_CONTENT, StudyResult, list_runs
+from mmrec_core.study import (
+    StudyConfigError,
+    model_train_config,
+    prepare_interactions,
+    run_ranking,
+    run_study,
+    validate_config,
+)
+
+CONTENT_MODELS = ("dot", "mlp-bpr", "vbpr")
+FUSIONS = ("concat", "text", "image")
+
+
+def tiny_config(**changes) -> StudyConfig:
+    base = StudyConfig(
+        name="tiny-test",
+        data=DataConfig(demo_size="tiny"),
+        embed=EmbedConfig(encoder="classic"),
+        fusions=FUSIONS,
+        train=TrainConfig(epochs=2),
+        classifier=ClassifierConfig(epochs=2, max_images=400),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """One full run shared by the tests below: (result, output folder, events, epochs)."""
+    out = tmp_path_factory.mktemp("run") / "tiny"
+    events, epochs = [], []
+    result = run_study(tiny_config(), progress=events.append, on_epoch=epochs.append, out_dir=out)
+    return result, out, events, epochs
+
+
+def test_every_setting_and_model_has_a_row(study):
+    result, *_ = study
+    rows = result.results
+    got = set(zip(rows["setting"], rows["model"], strict=True))
+    want = {(NO_CONTENT, m) for m in ("popularity", "bpr-mf", "oracle")}
+    want |= {(f, m) for f in FUSIONS for m in CONTENT_MODELS}
+    assert got == want
+    assert rows["error"].isna().all(), rows.loc[rows["error"].notna(), ["setting", "model", "error"]]
+    assert len(rows) == len(want)  # content-free models are not repeated per fusion
+
+
+def test_accuracies_and_counts_are_sane(study):
+    rows = study[0].results
+    for col in ("train_accuracy", "test_accuracy", "auc", "recall@10", "ndcg@10", "hr@10", "coverage@10"):
+        assert rows[col].between(0, 1).all(), col
+    assert (rows["n_train_pairs"] > 0).all() and (rows["n_test_pairs"] > 0).all()
+    assert (rows["novelty@10"] > 0).all()
+
+
+def test_oracle_is_the_ceiling(study):
+    rows = study[0].results.set_index(["setting", "model"])
+    oracle = rows.loc[(NO_CONTENT, "oracle"), "ndcg@10"]
+    learned = rows.drop(index=(NO_CONTENT, "oracle"))["ndcg@10"]
+    assert oracle >= learned.max()
+
+
+def test_classifier_runs_every_modality_on_the_same_rows(study):
+    result = study[0]
+    assert set(result.classifier) == {"text+image", "text", "image"}
+    for out in result.classifier.values():
+        assert 0 <= out["accuracy"] <= 1
+        assert np.array(out["confusion_matrix"]).shape == (5, 5)
+        assert np.array(out["confusion_matrix"]).sum() == out["n_test"] == len(out["y_pred"])
+        assert len(out["history"]["loss"]) >= 1
+    assert result.classifier_info["rows"] == 400  # the max_images cap
+    dims = {m: out["dim"] for m, out in result.classifier.items()}
+    assert dims["text+image"] == dims["text"] + dims["image"]
+
+
+def test_json_has_the_study_shape_and_reads_back(study):
+    result, out, *_ = study
+    data = json.loads((out / "results.json").read_text())
+    for key in ("settings", "classifier", "protocol", "seeds"):
+        assert key in data
+    mlp = data["settings"]["concat"]["mlp-bpr"]
+    for key in ("test_accuracy", "train_accuracy", "n_train_pairs", "n_test_pairs", "recall@10", "ndcg@10"):
+        assert key in mlp
+    assert isinstance(mlp["n_train_pairs"], int)
+    assert "per-user random 80/20" in data["protocol"]
+    per = json.loads((out / "results_text.json").read_text())
+    assert per["setting"] == "text" and set(per["models"]) == set(CONTENT_MODELS)
+    assert load_config(StudyConfig, out / "config.json") == result.config
+
+    back = StudyResult.from_json(out)
+    assert back.config == result.config
+    pd.testing.assert_frame_equal(
+        back.results[["setting", "model", "seed", "ndcg@10"]],
+        result.results[["setting", "model", "seed", "ndcg@10"]],
+        check_dtype=False,
+    )
+    assert back.classifier["text"]["accuracy"] == pytest.approx(result.classifier["text"]["accuracy"])
+    assert back.histories.keys() == result.histories.keys()
+    assert back.to_markdown() == result.to_markdown()
+
+
+def test_progress_epochs_histories_and_tests(study):
+    result, out, events, epochs = study
+    stages = {e.stage for e in events}
+    assert "study: ranking" in stages and "train concat/mlp-bpr" in stages
+    mlp = [e for e in epochs if e.get("setting") == "concat" and e.get("model") == "mlp-bpr"]
+    assert [e["epoch"] for e in mlp] == [1, 2] and all("loss" in e for e in mlp)
+    assert any(e.get("setting") == "classifier" for e in epochs)
+    assert [h["epoch"] for h in result.histories["concat/mlp-bpr"]] == [1, 2]
+    tests = result.paired_tests("ndcg@10")
+    assert not tests.empty and (tests["over"] == "users").all()
+    assert tests["p"].between(0, 1).all()
+    assert list_runs(out.parent) == [out]
+    assert {"load", "embed", "ranking", "classifier", "total"} <= set(result.timings)
+
+
+def test_a_failing_model_is_recorded_and_the_rest_kept(monkeypatch, tmp_path):
+    import mmrec_core.models.registry as registry
+
+    real = registry.create_ranker
+
+    def flaky(name, config=None):
+        if name == "vbpr":
+            raise RuntimeError("boom")
+        return real(name, config)
+
+    monkeypatch.setattr(registry, "create_ranker", flaky)
+    config = tiny_config(fusions=("text",), models=("popularity", "vbpr"), classifier=None)
+    result = run_study(config, out_dir=tmp_path)
+    rows = result.results.set_index(["setting", "model"])
+    assert "boom" in rows.loc[("text", "vbpr"), "error"]
+    assert pd.isna(rows.loc[(NO_CONTENT, "popularity"), "error"])
+    assert result.errors and "boom" in result.errors[0]["error"]
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert "boom" in saved["settings"]["text"]["vbpr"]["error"]
+    assert "popularity" in saved["settings"][NO_CONTENT]
+    assert "error: RuntimeError: boom" in result.to_markdown()
+
+
+def test_seeds_give_mean_and_spread():
+    from mmrec_core.data.sources import load_dataset
+
+    config = tiny_config(fusions=("text",), models=("bpr-mf",), seeds=(1, 2), classifier=None,
+                         train=TrainConfig(epochs=1))
+    data = prepare_interactions(load_dataset(config.data), config)
+    result = run_ranking(config, data)
+    assert sorted(result.results.query("model == 'bpr-mf'")["seed"]) == [1, 2]
+    summary = result.summary().set_index("model")
+    assert summary.loc["bpr-mf", "n_seeds"] == 2 and "ndcg@10_std" in summary
+    entry = result.settings_dict()[NO_CONTENT]["bpr-mf"]
+    assert [s["seed"] for s in entry["per_seed"]] == [1, 2] and "std" in entry
+    assert "±" in result.to_markdown()
+
+
+def test_model_defaults_apply_only_where_the_config_keeps_the_default():
+    assert model_train_config("bpr-mf", TrainConfig(), 7).epochs == 30
+    mine = model_train_config("bpr-mf", TrainConfig(epochs=2), 7)
+    assert mine.epochs == 2 and mine.seed == 7 and mine.lr == 1e-2
+    assert model_train_config("mlp-bpr", TrainConfig(), 3) == dataclasses.replace(TrainConfig(), seed=3, batch_size=32)
+    assert model_train_config("dot", TrainConfig(), 3) == dataclasses.replace(TrainConfig(), seed=3)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"fusions": ("concat", "sum")}, "fusion 'sum'"),
+        ({"models": ("mlp-bpr", "lightgcn")}, "model 'lightgcn'"),
+        ({"fusions": ("mean",)}, "mean"),
+        ({"embed": EmbedConfig(encoder="nope")}, "encoder 'nope'"),
+        ({"seeds": ()}, "seeds"),
+        ({"classifier": ClassifierConfig(modalities=("audio",))}, "audio"),
+    ],
+)
+def test_invalid_configs_fail_before_any_work(changes, match):
+    with pytest.raises(StudyConfigError, match=match):
+        validate_config(tiny_config(**changes))
