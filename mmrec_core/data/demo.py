@@ -51,12 +51,15 @@ DEMO_SIZES: dict[str, dict] = {
     "large": {"items": 100_000, "users": 125_000, "reviews": 1_000_000},
 }
 MAX_PICTURES = 3_000
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 MARKER = ".complete"
 
 N_SEGMENTS = 6
-TEMPERATURE = 1.0  # softmax temperature of the review choice over affinity
-RANDOM_SHARE = 0.2  # reviews of items picked by popularity alone
+TEMPERATURE = 0.5  # softmax temperature of the review choice over affinity (low: taste drives choice)
+RANDOM_SHARE = 0.1  # reviews of items picked by popularity alone
+# A milder popularity skew than real data (Amazon is nearer 0.9): the demo is built so that taste, which
+# content models can learn, decides most choices; with 0.9 popularity alone beat the hidden-taste oracle.
+POPULARITY_EXPONENT = 0.4
 RATING_NOISE = 0.8  # std of the noise added to affinity before the rating cut
 RATING_SHARES = (0.12, 0.07, 0.08, 0.15, 0.58)  # 1..5 stars, as in Amazon Fashion
 WORDING_NOISE = 0.10
@@ -301,7 +304,7 @@ def _generate(folder: Path, size: str, seed: int, variant: str, progress: Progre
     item_ids = _ids(rng, n_items, "B0", 10, taken)
     kind, colour, pattern = (rng.integers(0, n, n_items) for n in (len(KINDS), len(COLOURS), len(PATTERNS)))
     combo = (kind * len(COLOURS) + colour) * len(PATTERNS) + pattern
-    pop = 1.0 / (rng.permutation(n_items) + 3.0) ** 0.9  # Zipf-like popularity
+    pop = 1.0 / (rng.permutation(n_items) + 3.0) ** POPULARITY_EXPONENT  # Zipf-like popularity
     image_only = variant == "image-only"
     shows_c = ~image_only & (rng.random(n_items) >= 0.35)
     shows_p = ~image_only & (rng.random(n_items) >= 0.35)
@@ -332,7 +335,8 @@ def _generate(folder: Path, size: str, seed: int, variant: str, progress: Progre
         "params": {
             "size": size, "seed": seed, "variant": variant, "generator_version": GENERATOR_VERSION,
             "n_items": n_items, "n_users": n_users, "n_reviews": int(len(u)), "n_segments": N_SEGMENTS,
-            "temperature": TEMPERATURE, "random_share": RANDOM_SHARE, "rating_noise": RATING_NOISE,
+            "temperature": TEMPERATURE, "random_share": RANDOM_SHARE, "popularity_exponent": POPULARITY_EXPONENT,
+            "rating_noise": RATING_NOISE,
             "rating_shares": list(RATING_SHARES), "rating_thresholds": [round(float(t), 4) for t in thresholds],
             "wording_noise": WORDING_NOISE, "max_pictures": MAX_PICTURES, "n_pictures": len(set(pictures.tolist())),
         },
