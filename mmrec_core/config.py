@@ -103,6 +103,10 @@ class TrainConfig:
     negatives: str = "sampled"  # bpr-mf / vbpr: "sampled" (unobserved items) or "explicit" (study pairs)
     seed: int = 42
     device: str = "auto"
+    # CPU threads while training. The rankers' steps are small: one thread is as fast on an idle machine
+    # and does not stall when other processes share the cores (two spinning OpenMP threads made the
+    # learning-floor runs 30x slower under load). None = torch's default.
+    threads: int | None = 1
     early_stopping_patience: int | None = None  # on the validation metric, None = off
 
 
@@ -133,6 +137,7 @@ class ClassifierConfig:
     modalities: tuple[str, ...] = ("text+image", "text", "image")
     max_images: int | None = 2000  # the original capped images at 2,000
     device: str = "auto"
+    threads: int | None = 1  # CPU threads while training (see TrainConfig.threads)
 
 
 @dataclass(frozen=True)

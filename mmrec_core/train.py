@@ -7,6 +7,7 @@ seeding, per-epoch reporting, validation and early stopping, and returns the his
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -174,6 +175,26 @@ def train_loop(
     if validation is not None and stopper.restore(modules):
         history[-1]["best_epoch"] = stopper.best_epoch
     return history
+
+
+@contextlib.contextmanager
+def cpu_threads(threads: int | None, device: str = "cpu") -> Iterator[None]:
+    """Run the block with ``threads`` torch CPU threads, restoring the previous count after.
+
+    Small training steps gain nothing from a second thread, and spinning OpenMP workers stall badly
+    when other processes (a browser, another session) share the cores. No-op for None or on a GPU.
+    """
+    import torch
+
+    if threads is None or device != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def seeded(seed: int):

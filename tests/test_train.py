@@ -104,3 +104,18 @@ def test_seeded_is_reproducible_and_has_no_side_effect():
     torch.testing.assert_close(a, b)
     assert torch.equal(torch.random.get_rng_state(), before)
     assert np.isfinite(a.numpy()).all()
+
+
+def test_cpu_threads_limits_and_restores_torch_threads():
+    import torch
+
+    from mmrec_core.train import cpu_threads
+
+    before = torch.get_num_threads()
+    with cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with cpu_threads(None):
+        assert torch.get_num_threads() == before
+    with cpu_threads(1, device="cuda"):
+        assert torch.get_num_threads() == before

@@ -61,7 +61,7 @@ class RatingClassifier:
         from mmrec_core.losses import balanced_class_weights, weighted_cross_entropy
         from mmrec_core.models.nets import RatingNet
         from mmrec_core.models.neural import as_tensor
-        from mmrec_core.train import EarlyStopping, batches, seeded
+        from mmrec_core.train import EarlyStopping, batches, cpu_threads, seeded
 
         cfg = self.config
         self.device = dev = pick_device(cfg.device)
@@ -73,50 +73,51 @@ class RatingClassifier:
         if cfg.class_weight == "balanced":
             self.class_weights = balanced_class_weights(np.asarray(y_train), N_CLASSES)
             weights = as_tensor(self.class_weights, dev, torch.float32)
-        with seeded(cfg.seed):
-            self.net = net = RatingNet(X.shape[1], N_CLASSES).to(dev)
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-7)
-        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr,
-            threshold=1e-4, threshold_mode="abs",
-        )  # fmt: skip
-        stopper = EarlyStopping(cfg.patience, mode="min")
-        generator = torch.Generator().manual_seed(cfg.seed)
-        hist: dict[str, list[float]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr")}
-        for epoch in range(1, cfg.epochs + 1):
-            lr = opt.param_groups[0]["lr"]
-            net.train()
-            loss_sum, correct, seen = torch.zeros((), device=dev), torch.zeros((), device=dev), 0
-            with seeded(cfg.seed * 1000 + epoch):  # dropout masks reproducible per epoch
-                for idx in batches(len(X), cfg.batch_size, generator, dev):
-                    if len(idx) < 2:
-                        continue
-                    logits = net(X[idx])
-                    loss = weighted_cross_entropy(logits, y[idx], weights)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    loss_sum += loss.detach() * len(idx)
-                    correct += (logits.argmax(1) == y[idx]).sum()
-                    seen += len(idx)
-            val_loss, val_acc = self._evaluate(Xv, yv)
-            plateau.step(val_loss)
-            record = {
-                "loss": float(loss_sum) / max(seen, 1),
-                "accuracy": float(correct) / max(seen, 1),
-                "val_loss": val_loss,
-                "val_accuracy": val_acc,
-                "lr": lr,
-            }
-            for key, value in record.items():
-                hist[key].append(value)
-            log.info("classifier epoch %d/%d %s", epoch, cfg.epochs, record)
-            if callback is not None:
-                callback({"model": "classifier", "epoch": epoch, "epochs": cfg.epochs, **record})
-            if stopper.update(val_loss, epoch, [net]):
-                log.info("classifier: early stop at epoch %d (best %d)", epoch, stopper.best_epoch)
-                break
-        stopper.restore([net])  # Keras 3 restores the best weights whether or not it stopped early
+        with cpu_threads(cfg.threads, dev):
+            with seeded(cfg.seed):
+                self.net = net = RatingNet(X.shape[1], N_CLASSES).to(dev)
+            opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, eps=1e-7)
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                opt, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience, min_lr=cfg.min_lr,
+                threshold=1e-4, threshold_mode="abs",
+            )  # fmt: skip
+            stopper = EarlyStopping(cfg.patience, mode="min")
+            generator = torch.Generator().manual_seed(cfg.seed)
+            hist: dict[str, list[float]] = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "lr")}
+            for epoch in range(1, cfg.epochs + 1):
+                lr = opt.param_groups[0]["lr"]
+                net.train()
+                loss_sum, correct, seen = torch.zeros((), device=dev), torch.zeros((), device=dev), 0
+                with seeded(cfg.seed * 1000 + epoch):  # dropout masks reproducible per epoch
+                    for idx in batches(len(X), cfg.batch_size, generator, dev):
+                        if len(idx) < 2:
+                            continue
+                        logits = net(X[idx])
+                        loss = weighted_cross_entropy(logits, y[idx], weights)
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        opt.step()
+                        loss_sum += loss.detach() * len(idx)
+                        correct += (logits.argmax(1) == y[idx]).sum()
+                        seen += len(idx)
+                val_loss, val_acc = self._evaluate(Xv, yv)
+                plateau.step(val_loss)
+                record = {
+                    "loss": float(loss_sum) / max(seen, 1),
+                    "accuracy": float(correct) / max(seen, 1),
+                    "val_loss": val_loss,
+                    "val_accuracy": val_acc,
+                    "lr": lr,
+                }
+                for key, value in record.items():
+                    hist[key].append(value)
+                log.info("classifier epoch %d/%d %s", epoch, cfg.epochs, record)
+                if callback is not None:
+                    callback({"model": "classifier", "epoch": epoch, "epochs": cfg.epochs, **record})
+                if stopper.update(val_loss, epoch, [net]):
+                    log.info("classifier: early stop at epoch %d (best %d)", epoch, stopper.best_epoch)
+                    break
+            stopper.restore([net])  # Keras 3 restores the best weights whether or not it stopped early
         net.eval()
         self.history, self.best_epoch = hist, stopper.best_epoch or None
         return self

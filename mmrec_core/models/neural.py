@@ -99,7 +99,7 @@ class TorchRanker(Ranker):
         import torch
 
         from mmrec_core.encoders.base import pick_device
-        from mmrec_core.train import seeded, train_loop
+        from mmrec_core.train import cpu_threads, seeded, train_loop
 
         cfg = self.config
         self.device = pick_device(cfg.device)
@@ -111,13 +111,14 @@ class TorchRanker(Ranker):
             log.warning("%s: no training rows; the model keeps its initial weights", self.name)
             self.history = []
             return self
-        self.history = train_loop(
-            step, n, optimizer,
-            epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed, device=self.device, name=self.name,
-            modules=[self.net], callback=callback,
-            validation=(lambda: validation(self)) if validation is not None else None,
-            patience=cfg.early_stopping_patience, before_epoch=self._before_epoch,
-        )  # fmt: skip
+        with cpu_threads(cfg.threads, self.device):
+            self.history = train_loop(
+                step, n, optimizer,
+                epochs=cfg.epochs, batch_size=cfg.batch_size, seed=cfg.seed, device=self.device, name=self.name,
+                modules=[self.net], callback=callback,
+                validation=(lambda: validation(self)) if validation is not None else None,
+                patience=cfg.early_stopping_patience, before_epoch=self._before_epoch,
+            )  # fmt: skip
         self.best_epoch = self.history[-1].get("best_epoch") if self.history else None
         return self
 

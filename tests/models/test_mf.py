@@ -67,7 +67,8 @@ def test_registry():
     assert info == {"popularity": False, "dot": True, "mlp-bpr": True, "bpr-mf": False, "vbpr": True}
     assert all(label and desc for _n, label, desc, _f in ranker_info())
     assert create_ranker("bpr-mf").config.epochs == DEFAULT_OVERRIDES["bpr-mf"]["epochs"]
-    assert create_ranker("mlp-bpr").config == TrainConfig()  # the study's settings
+    assert create_ranker("mlp-bpr").config == TrainConfig(batch_size=32)  # the study's settings, batches of 32
+    assert create_ranker("dot").config == TrainConfig()
     given = TrainConfig(epochs=3)
     assert create_ranker("vbpr", given).config is given
     assert default_config("vbpr", given).epochs == DEFAULT_OVERRIDES["vbpr"]["epochs"]
