@@ -25,10 +25,10 @@ venv: $(RUNTIME_STAMP)
 
 # The browser test drives Debian's Chromium through Playwright; `playwright install` cannot work offline.
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
-	  echo "Installing Debian Chromium for the browser test (once, about 500 MB)"; \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
+	  echo "Installing Debian Chromium and an emoji font for the browser test (once, about 500 MB)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
 	fi
 
 run: $(RUNTIME_STAMP)
