@@ -1,0 +1,140 @@
+"""Reusable pieces every page draws: picture grids, the load report, error boxes, metric rows."""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mmrec_core import viz
+from mmrec_core.ui import state
+
+log = logging.getLogger("mmrec.ui")
+THUMB_PX = 256
+
+
+@st.cache_data(show_spinner=False, max_entries=5000)
+def thumbnail(ref: str | None, size: int = THUMB_PX) -> tuple[bytes | None, str | None]:
+    """A JPEG thumbnail of an item picture and None, or None and the reason it is missing.
+
+    Goes through ``mmrec_core.data.images.load_image`` (guards, disk cache); memoised per reference.
+    """
+    if not ref:
+        return None, "no image"
+    try:
+        from mmrec_core.data.images import load_image
+
+        result = load_image(ref)
+        if not result.ok:
+            return None, result.reason
+        img = result.image
+    except ImportError:  # the images module has not landed: read local files directly
+        from PIL import Image
+
+        try:
+            img = Image.open(ref).convert("RGB")
+        except OSError as exc:
+            return None, f"unreadable ({exc.__class__.__name__})"
+    img = img.copy()
+    img.thumbnail((size, size))
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=85)
+    return buf.getvalue(), None
+
+
+def stars(rating: float | None) -> str:
+    if rating is None or pd.isna(rating):
+        return ""
+    r = int(round(float(rating)))
+    return "★" * r + "☆" * (5 - r)
+
+
+def image_grid(
+    items: pd.DataFrame, columns: int = 6, caption_cols: Sequence[str] = ("title",), rating_col: str | None = None,
+    marks: Sequence[str | None] | None = None, image_col: str = "image_url", title_len: int = 60,
+) -> None:
+    """Pictures in a grid with titles, star ratings and an optional mark per card (e.g. a held-out hit).
+
+    Missing pictures show a grey card with the reason, never a placeholder picture.
+    """
+    if items.empty:
+        st.caption("Nothing to show.")
+        return
+    rows = items.reset_index(drop=True)
+    for start in range(0, len(rows), columns):
+        cols = st.columns(columns)
+        for offset, col in enumerate(cols):
+            i = start + offset
+            if i >= len(rows):
+                break
+            row = rows.iloc[i]
+            with col.container(border=True):
+                data, reason = thumbnail(row.get(image_col))
+                if data is not None:
+                    st.image(data, width="stretch")
+                else:
+                    st.markdown(
+                        f"<div style='height:120px;background:#f3f4f6;color:#6b7280;display:flex;"
+                        f"align-items:center;justify-content:center;font-size:0.8rem'>no picture: "
+                        f"{html.escape(str(reason))}</div>", unsafe_allow_html=True,
+                    )
+                title = str(row.get("title") or "(no title)")
+                text = html.escape(title[:title_len] + ("…" if len(title) > title_len else ""))
+                lines = [f"<div style='font-size:0.8rem;line-height:1.2'>{text}</div>"]
+                for c in caption_cols:
+                    if c != "title" and c in row and pd.notna(row[c]):
+                        lines.append(f"<div style='font-size:0.75rem;color:#6b7280'>{html.escape(str(row[c]))}</div>")
+                if rating_col and rating_col in row and pd.notna(row[rating_col]):
+                    lines.append(f"<div style='color:#ca8a04'>{stars(row[rating_col])}</div>")
+                if marks is not None and marks[i]:
+                    lines.append(f"<div style='font-size:0.8rem;font-weight:600;color:#16a34a'>{marks[i]}</div>")
+                st.markdown("".join(lines), unsafe_allow_html=True)
+
+
+def error_box(page: str) -> None:
+    """Show the page's last failure (message and what to do) until the next success."""
+    err = state.error(page)
+    if err:
+        message, hint = err
+        st.error(f"**{message}**\n\nWhat to do: {hint}", icon="⚠️")
+
+
+def report_failure(page: str, exc: BaseException, hint: str) -> None:
+    """Log a failure, remember it for the page and show it now; earlier results stay in the session."""
+    log.exception("%s failed", page)
+    message = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+    state.set_error(page, message, hint)
+    error_box(page)
+
+
+def metric_row(values: dict[str, Any]) -> None:
+    cols = st.columns(len(values))
+    for col, (label, value) in zip(cols, values.items(), strict=True):
+        col.metric(label, value)
+
+
+def load_report(report: Any, missing_images: dict[str, int] | None = None) -> None:
+    """The load report: rows read and kept, skipped reviews by reason, items and pictures missing."""
+    missing = dict(missing_images if missing_images is not None else getattr(report, "missing_images", {}) or {})
+    if getattr(report, "items_without_image", 0) and "no image" not in missing:
+        missing["no image"] = report.items_without_image
+    metric_row({
+        "review lines read": f"{report.review_lines:,}", "reviews kept": f"{report.reviews_kept:,}",
+        "meta lines read": f"{report.meta_lines:,}", "items without meta": f"{report.items_without_meta:,}",
+        "load time": f"{report.seconds:.1f} s",
+    })
+    skipped = report.skipped()
+    if report.sampled_out_reviews:
+        st.caption(f"{report.sampled_out_reviews:,} reviews left out by sampling (not errors).")
+    if skipped or any(missing.values()):
+        st.plotly_chart(viz.load_report_bars(skipped, missing), key="load-report-bars")
+        lines = report.malformed_review_lines[:10]
+        if lines:
+            st.caption(f"Malformed review lines (first {len(lines)}): {', '.join(map(str, lines))}")
+    else:
+        st.success("Nothing skipped, and every item has a picture reference.")

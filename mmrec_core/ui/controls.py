@@ -1,0 +1,163 @@
+"""``*_controls()`` draw widgets and return the frozen configs the CLI uses too (one pipeline, two front ends).
+
+Widget keys start with ``w:`` so :func:`mmrec_core.ui.state.keep_widgets` keeps them across pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import streamlit as st
+
+from mmrec_core.config import (
+    FUSIONS,
+    SPLITS,
+    ClassifierConfig,
+    DataConfig,
+    EmbedConfig,
+    SplitConfig,
+    TrainConfig,
+    cache_dir,
+)
+from mmrec_core.ui import state
+
+SOURCES = {"demo": "Demo catalogue", "local": "Local Amazon files", "upload": "Upload a small sample",
+           "hub": "Download from the hub"}
+
+
+def _demo_sizes() -> list[str]:
+    try:
+        from mmrec_core.data.demo import DEMO_SIZES
+
+        return [s for s in DEMO_SIZES if s != "large"]  # large is for benchmarks, not clicking
+    except ImportError:
+        return ["tiny", "small", "medium"]
+
+
+def _sampling(prefix: str) -> dict:
+    """Sampling widgets for real files: all, a percentage (Study A) or the first N lines (Study B)."""
+    how = st.radio("Sample", ["all reviews", "a percentage", "the first N lines"], horizontal=True,
+                   key=state.widget_default(f"w:{prefix}-sample", "a percentage"))
+    if how == "a percentage":
+        pct = st.number_input("Percent of reviews", 0.01, 100.0, step=0.5, format="%.2f",
+                              key=state.widget_default(f"w:{prefix}-pct", 5.0))
+        return {"sample_percent": float(pct)}
+    if how == "the first N lines":
+        n = st.number_input("First N review lines (and meta lines)", 100, 10_000_000, step=1000,
+                            key=state.widget_default(f"w:{prefix}-n", 25_000))
+        return {"first_n": int(n), "meta_first_n": int(n)}
+    return {}
+
+
+def _save_upload(file) -> str:
+    """Store an uploaded file under the cache, named by content hash (the loader reads paths)."""
+    data = file.getvalue()
+    folder = cache_dir() / "uploads" / hashlib.sha256(data).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / file.name
+    if not path.exists():
+        tmp = path.with_suffix(path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return str(path)
+
+
+def data_controls() -> DataConfig | None:
+    """Source and sampling; returns the DataConfig, or None while an upload is incomplete."""
+    default = state.get(state.DATA) or state.default_data_config()
+    source = st.segmented_control("Source", list(SOURCES), format_func=SOURCES.get,
+                                  key=state.widget_default("w:data-source", default.source))
+    source = source or "demo"
+    if source == "demo":
+        sizes = _demo_sizes()
+        c1, c2, c3 = st.columns(3)
+        size = c1.selectbox("Size", sizes, key=state.widget_default("w:demo-size", default.demo_size
+                                                                      if default.demo_size in sizes else "small"))
+        variant = c2.selectbox("Variant", ["default", "image-only"], key=state.widget_default(
+            "w:demo-variant", default.demo_variant), help="image-only: colour and pattern only in the pictures")
+        seed = c3.number_input("Seed", 0, 9999, key=state.widget_default("w:demo-seed", default.demo_seed))
+        return DataConfig(source="demo", demo_size=size, demo_variant=variant, demo_seed=int(seed))
+    if source == "local":
+        c1, c2 = st.columns(2)
+        reviews = c1.text_input("Reviews file (.jsonl, .jsonl.gz or .parquet)",
+                                key=state.widget_default("w:local-reviews", default.reviews_path or ""),
+                                placeholder="~/data/Amazon_Fashion.jsonl.gz")
+        meta = c2.text_input("Meta file", key=state.widget_default("w:local-meta", default.meta_path or ""),
+                             placeholder="~/data/meta_Amazon_Fashion.jsonl.gz")
+        sampling = _sampling("local")
+        if not reviews.strip():
+            st.info("Enter the paths of a reviews file and a meta file from Amazon Reviews 2023.")
+            return None
+        from pathlib import Path
+
+        return DataConfig(source="local", reviews_path=str(Path(reviews.strip()).expanduser()),
+                          meta_path=str(Path(meta.strip()).expanduser()) if meta.strip() else None, **sampling)
+    if source == "upload":
+        c1, c2 = st.columns(2)
+        rev = c1.file_uploader("Reviews (JSON lines, optionally gzipped)", type=["jsonl", "gz", "json"], key="w:up-rev")
+        meta = c2.file_uploader("Meta (JSON lines, optionally gzipped)", type=["jsonl", "gz", "json"], key="w:up-meta")
+        if rev is None:
+            st.info("Upload a reviews file and a meta file (a few MB) in the raw Amazon Reviews 2023 layout.")
+            return None
+        return DataConfig(source="local", reviews_path=_save_upload(rev),
+                          meta_path=_save_upload(meta) if meta is not None else None)
+    category = st.text_input("Category", key=state.widget_default("w:hub-category", default.category))
+    st.caption("Downloads raw/review_categories and raw/meta_categories files of McAuley-Lab/Amazon-Reviews-2023.")
+    return DataConfig(source="hub", category=category.strip(), **_sampling("hub"))
+
+
+def encoder_choices() -> list[tuple[object, object]]:
+    """``(spec, availability)`` of every registered encoder (empty until the registry lands)."""
+    try:
+        from mmrec_core.encoders.registry import list_encoders
+
+        return list_encoders()
+    except ImportError:
+        return []
+
+
+def embed_controls() -> EmbedConfig:
+    """Encoder (with availability reasons) and fusion mode."""
+    default = state.get(state.EMBED) or state.default_embed_config()
+    specs = encoder_choices()
+    names = [spec.name for spec, _ in specs] or [default.encoder]
+    labels = {spec.name: spec.label + ("" if av.ok else " (unavailable)") for spec, av in specs}
+    c1, c2 = st.columns([2, 1])
+    name = c1.selectbox("Encoder", names, format_func=lambda n: labels.get(n, n),
+                        key=state.widget_default("w:encoder", default.encoder if default.encoder in names else names[0]))
+    fusion = c2.selectbox("Fusion", list(FUSIONS), key=state.widget_default("w:fusion", default.fusion),
+                          help="mean needs a shared text-image space (CLIP); concat works for every encoder")
+    for spec, av in specs:
+        if spec.name == name:
+            st.caption(spec.description)
+            if not av.ok:
+                st.warning(f"{spec.label} is not available here: {av.reason}")
+    if name == "bundled":
+        st.info("**bundled** is the offline stand-in for CLIP: MiniLM text + EfficientNet-Lite0 pictures, "
+                "two separate spaces (no shared text-image space), so use concat/text/image fusion, not mean.")
+    return replace(default, encoder=name, fusion=fusion)
+
+
+def ranker_controls(available: list[str]) -> tuple[tuple[str, ...], SplitConfig, TrainConfig]:
+    """Models, split protocol and training settings."""
+    models = st.multiselect("Models", available, key=state.widget_default("w:models", list(available)))
+    c1, c2, c3, c4 = st.columns(4)
+    protocol = c1.selectbox("Split protocol", list(SPLITS), key=state.widget_default("w:split", SPLITS[0]))
+    epochs = c2.number_input("Epochs", 1, 200, key=state.widget_default("w:epochs", 5))
+    lr = c3.number_input("Learning rate", 1e-5, 1.0, format="%.4f", key=state.widget_default("w:lr", 1e-3))
+    seed = c4.number_input("Seed", 0, 9999, key=state.widget_default("w:seed", 42))
+    return (tuple(models), SplitConfig(protocol=protocol, seed=int(seed)),
+            TrainConfig(epochs=int(epochs), lr=float(lr), seed=int(seed)))
+
+
+def classifier_controls() -> ClassifierConfig:
+    """Epochs, patience, class weights and the modality ablation."""
+    c1, c2, c3, c4 = st.columns(4)
+    epochs = c1.number_input("Max epochs", 1, 500, key=state.widget_default("w:clf-epochs", 30))
+    patience = c2.number_input("Early-stopping patience", 1, 100, key=state.widget_default("w:clf-patience", 12))
+    weights = c3.selectbox("Class weights", ["balanced", "none"], key=state.widget_default("w:clf-weights", "balanced"))
+    ablate = c4.toggle("Modality ablation", key=state.widget_default("w:clf-ablate", True),
+                       help="also train on text only and on pictures only")
+    modalities = ("text+image", "text", "image") if ablate else ("text+image",)
+    return ClassifierConfig(epochs=int(epochs), patience=int(patience), class_weight=weights, modalities=modalities)

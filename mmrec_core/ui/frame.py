@@ -1,0 +1,80 @@
+"""The frame every page shares: one setup call (state + sidebar), so a page also runs on its own.
+
+AppTest's ``switch_page`` runs a page without ``app.py``; every page therefore starts with
+:func:`setup`, which is also where the shared sidebar is drawn.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mmrec_core.ui import loaders, state
+
+PAGES = (
+    ("pages/data.py", "Data", ":material/table:"),
+    ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:"),
+    ("pages/rankers.py", "Rankers", ":material/leaderboard:"),
+    ("pages/classifier.py", "Rating classifier", ":material/grade:"),
+    ("pages/recommendations.py", "Recommendations", ":material/recommend:"),
+)
+
+
+def navigation() -> None:
+    """Page config, navigation over :data:`PAGES`, then run the chosen page (called by ``app.py``)."""
+    st.set_page_config(page_title="mmrec", page_icon=":material/checkroom:", layout="wide")
+    pages = [st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(PAGES)]
+    st.navigation(pages).run()
+
+
+def setup(title: str, intro: str = "") -> None:
+    """Initialise the session, keep widget values across pages, draw the sidebar and the page header."""
+    state.init()
+    state.keep_widgets()
+    sidebar()
+    st.title(title)
+    if intro:
+        st.caption(intro)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def sidebar() -> None:
+    """Current data set and encoder (a slot :func:`refresh_sidebar` redraws), cache size and a clear button."""
+    with st.sidebar:
+        st.markdown("### mmrec")
+        st.session_state["_sidebar_slot"] = st.empty()
+        refresh_sidebar()
+        info = loaders.cache_status()
+        st.markdown(f"**Cache**: {_size(info['bytes'])} in {info['files']:,} files")
+        st.caption(info["path"])
+        if st.button("Clear embedding cache", key="sidebar-clear", help="Deletes cached embeddings and forgets "
+                     "memoised results; the demo catalogue and downloaded pictures stay."):
+            freed = loaders.clear_caches(disk=True)
+            st.toast(f"Cleared {_size(freed)}")
+
+
+def refresh_sidebar() -> None:
+    """Redraw the status lines (after a step finished, so the sidebar never lags one click behind)."""
+    slot = st.session_state.get("_sidebar_slot")
+    if slot is None:
+        return
+    data, embed = state.get(state.DATA), state.get(state.EMBED)
+    lines = []
+    if data is None:
+        lines.append("**Data**: none loaded yet (open *Data*)")
+    else:
+        label = f"demo {data.demo_size}" if data.source == "demo" else data.source
+        lines.append(f"**Data**: {label}")
+        summary = state.get("data_summary")
+        if summary:
+            lines.append(f"{summary['reviews']:,} reviews · {summary['users']:,} users · {summary['items']:,} items")
+    lines.append(f"**Encoder**: {embed.encoder} · {embed.fusion}" if embed else "**Encoder**: not computed yet")
+    ran = [name for name, key in (("rankers", state.RANKING), ("classifier", state.CLASSIFIER)) if state.get(key)]
+    lines.append("**Trained**: " + (", ".join(ran) if ran else "nothing yet"))
+    slot.markdown("  \n".join(lines))

@@ -1,0 +1,105 @@
+"""Memoised core calls keyed on frozen configs, so switching pages never recomputes.
+
+``st.cache_resource`` holds one object per config for every session (data sets and embeddings are
+read-only once built); arguments starting with ``_`` (progress callbacks, the data set itself) are not
+hashed, the configs and the data set fingerprint are. Each loader says whether it computed or hit the cache.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from mmrec_core.config import DataConfig, EmbedConfig, ImageConfig, cache_dir
+from mmrec_core.progress import ProgressCallback
+
+log = logging.getLogger("mmrec.ui")
+
+
+@dataclass
+class Loaded:
+    """A cached value, whether this call computed it, and the seconds it took."""
+
+    value: Any
+    computed: bool
+    seconds: float
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _slot(kind: str, *key: Any) -> dict[str, Any]:
+    """A memo slot per (kind, key) shared by every session. The value is computed *outside* the cached
+    function so progress bars drawn while computing are not recorded for Streamlit's element replay."""
+    return {"lock": threading.Lock()}
+
+
+def memo(kind: str, key: tuple, compute: Any) -> Loaded:
+    """``compute()`` once per ``(kind, key)`` for the whole server; later calls return the stored value."""
+    slot = _slot(kind, *key)
+    start = time.perf_counter()
+    with slot["lock"]:  # two sessions asking at once compute once
+        computed = "value" not in slot
+        if computed:
+            slot["value"] = compute()
+    return Loaded(slot["value"], computed, time.perf_counter() - start)
+
+
+def load_dataset(config: DataConfig, progress: ProgressCallback | None = None) -> Loaded:
+    """The data set of ``config`` (memoised for every session)."""
+    from mmrec_core.data.sources import load_dataset as load
+
+    return memo("dataset", (config,), lambda: load(config, progress=progress))
+
+
+def load_embeddings(data: DataConfig, dataset: Any, embed: EmbedConfig, images: ImageConfig = ImageConfig(),
+                    progress: ProgressCallback | None = None) -> Loaded:
+    """Item embeddings of ``dataset`` (the core's disk cache makes a fresh process fast too)."""
+    from mmrec_core.embeddings import embed_items
+
+    return memo("embeddings", (data, dataset.fingerprint, embed, images),
+                lambda: embed_items(dataset, embed, images, progress=progress))
+
+
+def load_projection(data: DataConfig, embed: EmbedConfig, fusion: str, method: str, vectors: Any,
+                    seed: int = 0) -> Loaded:
+    from mmrec_core.projection import project
+
+    return memo("projection", (data, embed, fusion, method, seed), lambda: project(vectors, method=method, seed=seed))
+
+
+@st.cache_data(show_spinner=False, ttl=15)
+def cache_status() -> dict[str, Any]:
+    """Size of the disk cache (re-measured at most every 15 s: walking a big cache is not free)."""
+    root = cache_dir()
+    files, size = 0, 0
+    for path in root.rglob("*"):
+        if path.is_file():
+            files += 1
+            size += path.stat().st_size
+    info: dict[str, Any] = {"path": str(root), "files": files, "bytes": size}
+    try:
+        from mmrec_core.embeddings import cache_info
+
+        info["embeddings"] = cache_info()
+    except ImportError:
+        pass
+    return info
+
+
+def clear_caches(disk: bool = True) -> int:
+    """Forget every memoised result; with ``disk`` also delete the embedding cache. Returns bytes freed."""
+    freed = 0
+    if disk:
+        try:
+            from mmrec_core.embeddings import clear_cache
+
+            freed = clear_cache()
+        except ImportError:
+            pass
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return freed

@@ -1,0 +1,108 @@
+"""The Recommendations page: pick a user, see their history, each trained model's top-K, and the truth."""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mmrec_core.ui import components, data_view, loaders, state
+
+
+def trained_models(result: Any) -> dict[str, Any]:
+    """Display name -> fitted ranker (first seed of each (setting, model))."""
+    settings = {s for s, _, _ in result.models if s != "none"}
+    out: dict[str, Any] = {}
+    for (setting, model, _seed), ranker in sorted(result.models.items(), key=lambda kv: kv[0][2]):
+        name = model if setting == "none" or len(settings) <= 1 else f"{setting}/{model}"
+        out.setdefault(name, ranker)
+    return out
+
+
+def disagreement(tops: dict[str, np.ndarray]) -> np.ndarray:
+    """Per user, 1 - the mean Jaccard overlap of the models' top-K lists (1 = no two models agree)."""
+    lists = list(tops.values())
+    if len(lists) < 2:
+        return np.zeros(len(lists[0]) if lists else 0)
+    scores = []
+    for a, b in combinations(lists, 2):
+        inter = np.array([len(set(x) & set(y)) for x, y in zip(a, b, strict=True)])
+        union = np.array([len(set(x) | set(y)) for x, y in zip(a, b, strict=True)])
+        scores.append(inter / np.maximum(union, 1))
+    return 1.0 - np.mean(scores, axis=0)
+
+
+def _data(run: dict[str, Any], ds: Any) -> Any:
+    config = run["config"]
+    from mmrec_core.study import prepare_interactions
+
+    return loaders.memo("interactions", (config.data, ds.fingerprint, config.split),
+                        lambda: prepare_interactions(ds, config)).value
+
+
+def _tops(run: dict[str, Any], users: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    models = trained_models(run["result"])
+    return loaders.memo("tops", (id(run["result"]), k), lambda: {
+        name: ranker.recommend(users, k)[0] for name, ranker in models.items()}).value
+
+
+def pick_user(run: dict[str, Any], ds: Any, k: int) -> int | None:
+    """Search, random or "where models disagree"; returns a user index of the run's interactions."""
+    data = _data(run, ds)
+    ids = data.inter.user_ids
+    test_users = np.unique(data.inter.users[data.split.test])
+    how = st.segmented_control("Pick a user", ["where models disagree", "random", "search"],
+                               key=state.widget_default("w:rec-how", "where models disagree")) or "random"
+    if how == "search":
+        query = st.text_input("User id contains", key=state.widget_default("w:rec-q", ""))
+        matches = [u for u in test_users if query.strip().lower() in ids[u].lower()][:200]
+        if not matches:
+            st.info("No evaluated user matches.")
+            return None
+        return int(st.selectbox("User", matches, format_func=lambda u: ids[u], key="w:rec-search-user"))
+    if how == "random":
+        if st.button("Another random user", key="rec-random") or "rec_random_user" not in st.session_state:
+            st.session_state["rec_random_user"] = int(np.random.default_rng().choice(test_users))
+        return int(st.session_state["rec_random_user"])
+    tops = _tops(run, test_users, k)
+    order = np.argsort(-disagreement(tops), kind="stable")[:20]
+    choices = [int(test_users[i]) for i in order]
+    score = dict(zip(choices, disagreement(tops)[order], strict=True))
+    return int(st.selectbox("Users where the models' top-K lists overlap least", choices,
+                            format_func=lambda u: f"{ids[u]}  (disagreement {score[u]:.2f})", key="w:rec-disagree-user"))
+
+
+def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
+    data = _data(run, ds)
+    inter, split = data.inter, data.split
+    uid = inter.user_ids[user]
+    truth = getattr(ds, "truth", None)
+    if truth is not None:
+        st.info(f"**Hidden taste** (the demo's ground truth): {truth.describe_taste(uid)}", icon="🎯")
+    items = data_view.item_table(ds).set_index("item_id")
+    rows = np.flatnonzero(inter.users == user)
+    test_rows = set(split.test.tolist())
+    history = pd.DataFrame({
+        "item_id": inter.item_ids[inter.items[rows]], "rating": inter.ratings[rows],
+        "part": ["held out" if r in test_rows else "train" for r in rows], "ts": inter.timestamps[rows],
+    }).sort_values("ts", ascending=False)
+    held = {int(inter.items[r]): float(inter.ratings[r]) for r in rows if r in test_rows}
+    st.markdown(f"**History of {uid}**: {len(rows)} reviews, {len(held)} held out for testing")
+    grid = history.join(items[["title", "image_url"]], on="item_id")
+    components.image_grid(grid.head(12), columns=6, caption_cols=("title", "part"), rating_col="rating")
+    st.markdown(f"**Top-{k} per model** (train items excluded; ✅ = an item the user reviewed in the held-out part)")
+    models = trained_models(run["result"])
+    names = list(models)
+    for start in range(0, len(names), 3):
+        cols = st.columns(3)
+        for col, name in zip(cols, names[start : start + 3], strict=False):
+            top = models[name].recommend(np.array([user]), k)[0][0]
+            marks = [f"✅ held out, rated {held[i]:.0f}★" if i in held else None for i in top]
+            shown = items.loc[inter.item_ids[top], ["title", "image_url"]].reset_index()
+            with col:
+                hits = sum(m is not None for m in marks)
+                st.markdown(f"**{name}** · {hits} hit{'s' if hits != 1 else ''}")
+                components.image_grid(shown, columns=3, marks=marks, title_len=36)

@@ -1,0 +1,113 @@
+"""Running a step behind ``st.status`` with a progress bar, and the data set every page starts from."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from mmrec_core.config import DataConfig
+from mmrec_core.ui import components, loaders, state
+from mmrec_core.ui.progress import ProgressBridge
+
+HINTS = {
+    "FileNotFoundError": "check the path (it is read on the machine that runs the dashboard).",
+    "NotJsonLines": "pick the raw Amazon Reviews 2023 .jsonl / .jsonl.gz files (one JSON object per line).",
+    "DataUnavailable": "download the two files named above on a machine with network access and load them "
+                       "with 'Local Amazon files', or use the demo catalogue.",
+}
+
+
+def hint_for(exc: BaseException, default: str) -> str:
+    return HINTS.get(type(exc).__name__, default)
+
+
+def run_step(page: str, label: str, fn: Callable[..., Any], hint: str, expanded: bool = True) -> Any | None:
+    """Run ``fn(progress=bridge)`` inside ``st.status``; on failure show what to do and return None.
+
+    Earlier results stay in the session either way; the status box ends in its complete or error state.
+    """
+    start = time.perf_counter()
+    with st.status(f"{label} ...", expanded=expanded) as status:
+        bridge = ProgressBridge(status=status)
+        try:
+            value = fn(progress=bridge)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a readable box, never a traceback page
+            status.update(label=f"{label} failed", state="error")
+            components.report_failure(page, exc, hint_for(exc, hint))
+            return None
+        bridge.done(f"done in {time.perf_counter() - start:.1f} s")
+        status.update(label=f"{label}: done in {time.perf_counter() - start:.1f} s", state="complete", expanded=False)
+    state.clear_error(page)
+    return value
+
+
+def _loaded_keys() -> set:
+    return st.session_state.setdefault("_loaded", set())
+
+
+def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:
+    """The data set of ``config`` (default: the loaded one, else the default demo), loading it if needed.
+
+    A config this session already loaded is a memo hit: no status box, just the value.
+    """
+    config = config or state.get(state.DATA) or state.default_data_config()
+    loaded_before = config in _loaded_keys() and state.get(state.DATA) == config
+    if config in _loaded_keys():
+        with st.spinner("Loading data ..."):
+            loaded = loaders.load_dataset(config)
+    else:
+        what = f"demo catalogue ({config.demo_size})" if config.source == "demo" else config.source + " data"
+        loaded = run_step(page, f"Loading the {what}", lambda progress: loaders.load_dataset(config, progress),
+                          "check the source settings above and try again.")
+        if loaded is None:
+            return None
+        _loaded_keys().add(config)
+        st.session_state["data_load_note"] = (
+            f"Loaded in {loaded.seconds:.1f} s" if loaded.computed else "Loaded from the in-memory cache"
+        )
+    ds = loaded.value
+    if state.get(state.DATA) != config:
+        state.put(state.DATA, config)
+        for key in (state.EMBED, state.RANKING, state.ABLATION, state.CLASSIFIER):
+            state.put(key, None)  # results of another data set would be misleading
+    if state.get("data_summary") is None or not loaded_before:
+        state.put("data_summary", ds.summary())
+        refresh_sidebar()
+    return ds
+
+
+def embeddings(ds: Any, page: str = "Embeddings", compute: bool = False) -> Any | None:
+    """The current item embeddings (memoised), computing them only when asked (``compute``) or already done."""
+    embed = state.get(state.EMBED)
+    if embed is None:
+        return None
+    data = state.get(state.DATA)
+    key = ("emb", data, embed)
+    if key in _loaded_keys() and not compute:
+        with st.spinner("Loading embeddings ..."):
+            return loaders.load_embeddings(data, ds, embed).value
+    loaded = run_step(page, f"Embedding {ds.n_items:,} items with {embed.encoder}",
+                      lambda progress: loaders.load_embeddings(data, ds, embed, progress=progress),
+                      "pick another encoder (the bundled one always works offline) or clear the cache.")
+    if loaded is None:
+        return None
+    _loaded_keys().add(key)
+    emb = loaded.value
+    hits = getattr(emb, "cache_hits", {}) or {}
+    if not loaded.computed:
+        note = "Loaded from the in-memory cache (computed earlier in this server)."
+    elif hits and all(hits.values()):
+        note = f"Loaded from the disk cache in {loaded.seconds:.1f} s ({getattr(emb, 'identity', '')})."
+    else:
+        note = f"Computed in {loaded.seconds:.1f} s ({ds.n_items / max(loaded.seconds, 1e-9):,.0f} items/s)."
+    st.session_state["embed_note"] = note
+    return emb
+
+
+def refresh_sidebar() -> None:
+    from mmrec_core.ui.frame import refresh_sidebar as _refresh
+
+    _refresh()

@@ -1,0 +1,31 @@
+"""Rating classifier: Study B, predicting the 1-5 star rating from the review text and the product picture."""
+
+import streamlit as st
+
+from mmrec_core.ui import classifier_view, components, controls, setup, state, steps
+
+setup("Rating classifier", "Study B: review text vectors + product picture vectors -> an MLP over 5 classes.")
+
+ds = steps.dataset()
+if ds is None:
+    st.stop()
+emb = steps.embeddings(ds)
+if emb is None:
+    st.info("Pictures are embedded with the encoder chosen on the Embeddings page; computing them there first "
+            "lets the classifier reuse those vectors.")
+
+cc = controls.classifier_controls()
+if st.button("Train classifier", type="primary", key="train-classifier"):
+    run = classifier_view.train(ds, emb, cc)
+    if run is not None:
+        state.put(state.CLASSIFIER, run)
+        steps.refresh_sidebar()
+components.error_box("Rating classifier")
+
+run = state.get(state.CLASSIFIER)
+if run is None:
+    st.info("Press **Train classifier**: it embeds the review texts (cached), then trains one model per modality "
+            "with early stopping on the validation loss.")
+    st.stop()
+
+classifier_view.results(run)

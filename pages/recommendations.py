@@ -1,0 +1,25 @@
+"""Recommendations: one user's history next to each trained model's top-K, with held-out hits marked."""
+
+import streamlit as st
+
+from mmrec_core.ui import components, recs_view, setup, state, steps
+
+setup("Recommendations", "What each model would show a user, and whether it found what they reviewed later.")
+
+ds = steps.dataset()
+if ds is None:
+    st.stop()
+run = state.get(state.RANKING)
+if run is None or not getattr(run["result"], "models", None):
+    st.info("Train some rankers first; their recommendations appear here.")
+    st.page_link("pages/rankers.py", label="Go to Rankers", icon=":material/leaderboard:")
+    st.stop()
+
+k = st.slider("K", 3, 24, key=state.widget_default("w:rec-k", 9))
+try:
+    user = recs_view.pick_user(run, ds, k)
+except Exception as exc:  # noqa: BLE001 - a readable box, the trained models stay
+    components.report_failure("Recommendations", exc, "retrain the rankers on the Rankers page.")
+    st.stop()
+if user is not None:
+    recs_view.show_user(run, ds, user, k)

@@ -1,0 +1,50 @@
+"""The whole demo in a real browser: streamlit on a loopback port, Debian Chromium driven by Playwright.
+
+Load data, compute embeddings, train rankers, train the classifier, open a user's recommendations; after
+each step assert on what a person sees (tables with values, pictures that loaded, no error boxes) and
+save a screenshot under test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ARTIFACTS
+from driver import broken_images, error_texts, launch, serve, walk
+
+
+def test_click_through_the_whole_demo(chromium_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    env = {"MMREC_CACHE_DIR": str(tmp_path / "cache")}  # a cold cache: the first-run path users take
+    with serve(env=env, log_path=ARTIFACTS.parent / "e2e-streamlit.log") as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        seen: dict[str, dict] = {}
+
+        def check(name: str) -> None:
+            assert error_texts(page) == [], f"{name}: error boxes on screen"
+            assert broken_images(page) == [], f"{name}: pictures that did not load"
+            main = page.get_by_test_id("stMain")
+            seen[name] = {
+                "text": main.inner_text(),
+                "images": main.locator("img").count(),
+                "tables": main.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').count(),
+                "charts": main.locator('[data-testid="stPlotlyChart"]').count(),
+            }
+
+        times = walk(page, url, out=ARTIFACTS, epochs=2, clf_epochs=3, after_step=check)
+        browser.close()
+
+    assert list(times) == ["data", "embeddings", "rankers", "classifier", "recommendations"]
+    data, emb, rank, clf, recs = (seen[k] for k in times)
+    assert data["images"] >= 12, "the product gallery shows pictures"
+    assert re.search(r"[\d,]+ reviews", data["text"])
+    assert emb["charts"] >= 1 and emb["images"] >= 5, "the catalogue map and a neighbour strip"
+    assert rank["tables"] >= 1 and rank["charts"] >= 1
+    for model in ("popularity", "mlp-bpr", "oracle"):
+        assert model in rank["text"], model
+    assert re.search(r"0\.\d{3}", rank["text"]), "metric values in the results table"
+    assert clf["charts"] >= 2 and "Classification report" in clf["text"]
+    assert recs["images"] >= 20, "a user's history and each model's top-K as pictures"
+    assert "Hidden taste" in recs["text"]

@@ -1,0 +1,135 @@
+"""Figure builders: trace types, values and axis titles against hand-made inputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmrec_core import viz
+
+
+def test_rating_distribution_counts_each_star():
+    fig = viz.rating_distribution([5, 5, 4, 1, 3.4, 0.2, 5])
+    (bar,) = fig.data
+    assert bar.type == "bar"
+    assert list(bar.x) == [1, 2, 3, 4, 5]
+    assert list(bar.y) == [2, 0, 1, 1, 3]  # 0.2 clips to 1, 3.4 rounds to 3
+    assert fig.layout.xaxis.title.text == "rating"
+    assert fig.layout.yaxis.title.text == "reviews"
+
+
+def test_interactions_per_user_histogram_of_counts():
+    fig = viz.interactions_per_user(["a", "a", "a", "b", "c", "c"])
+    (hist,) = fig.data
+    assert hist.type == "histogram"
+    assert sorted(hist.x) == [1, 2, 3]
+    assert fig.layout.xaxis.title.text == "reviews per user"
+
+
+def test_training_curves_one_subplot_per_metric_one_line_per_model():
+    history = pd.DataFrame({
+        "model": ["mlp", "mlp", "mf", "mf"], "epoch": [1, 2, 1, 2],
+        "loss": [0.7, 0.5, 0.69, 0.6], "auc": [0.6, 0.7, np.nan, 0.65],
+    })
+    fig = viz.training_curves(history)
+    assert [a.text for a in fig.layout.annotations] == ["loss", "auc"]
+    loss = [t for t in fig.data if t.xaxis == "x"]
+    assert {t.name for t in loss} == {"mlp", "mf"}
+    mlp_loss = next(t for t in loss if t.name == "mlp")
+    assert list(mlp_loss.y) == [0.7, 0.5]
+    mf_auc = next(t for t in fig.data if t.xaxis == "x2" and t.name == "mf")
+    assert list(mf_auc.x) == [2] and list(mf_auc.y) == [0.65]  # NaN epochs are dropped
+    assert fig.layout.xaxis.title.text == "epoch" and fig.layout.yaxis2.title.text == "auc"
+    # a model keeps one colour across subplots, and the legend lists it once
+    assert mlp_loss.line.color == next(t for t in fig.data if t.xaxis == "x2" and t.name == "mlp").line.color
+    assert sum(bool(t.showlegend) for t in fig.data) == 2
+
+
+def test_training_curves_empty_history():
+    fig = viz.training_curves(pd.DataFrame({"model": [], "epoch": [], "loss": []}))
+    assert len(fig.data) == 0
+
+
+def test_confusion_matrix_counts_and_row_normalised():
+    cm = np.array([[2, 2, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 0, 0], [0, 0, 1, 3, 0], [0, 0, 0, 0, 5]])
+    counts = viz.confusion_matrix(cm)
+    (heat,) = counts.data
+    assert heat.type == "heatmap"
+    assert list(heat.x) == ["1", "2", "3", "4", "5"]
+    assert heat.text[3][3] == "3" and heat.text[0][0] == "2"
+    assert counts.layout.xaxis.title.text == "predicted rating"
+    assert counts.layout.yaxis.title.text == "actual rating"
+    norm = viz.confusion_matrix(cm, normalise=True).data[0]
+    assert list(norm.z[0][:2]) == [0.5, 0.5]
+    assert norm.z[3][3] == pytest.approx(0.75)
+    assert list(norm.z[2]) == [0.0] * 5  # an empty row stays zero, not NaN
+    assert norm.text[3][3] == "0.75"
+
+
+def test_actual_vs_predicted_jitter_mean_and_diagonal():
+    actual = [1, 1, 5, 5, 5]
+    pred = [1, 3, 5, 5, 4]
+    fig = viz.actual_vs_predicted(actual, pred, seed=1)
+    scatter, mean, diag = fig.data
+    assert scatter.type == "scatter" and len(scatter.x) == 5
+    assert np.all(np.abs(np.array(scatter.x) - actual) <= 0.2)
+    assert list(mean.x) == [1, 5] and list(mean.y) == pytest.approx([2.0, 14 / 3])
+    assert list(diag.x) == [1, 5]
+    assert fig.layout.xaxis.title.text == "actual rating"
+
+
+def test_grouped_results_one_series_per_model_averaging_seeds():
+    results = pd.DataFrame({
+        "setting": ["concat", "concat", "concat", "text", "text"],
+        "model": ["mlp", "mlp", "dot", "mlp", "dot"],
+        "seed": [1, 2, 1, 1, 1],
+        "test_accuracy": [0.6, 0.8, 0.5, 0.55, 0.52],
+    })
+    fig = viz.grouped_results(results, "test_accuracy")
+    assert fig.layout.barmode == "group"
+    mlp, dot = fig.data
+    assert mlp.name == "mlp" and list(mlp.x) == ["concat", "text"]
+    assert list(mlp.y) == pytest.approx([0.7, 0.55])
+    assert mlp.error_y.array[0] == pytest.approx(np.std([0.6, 0.8], ddof=1))
+    assert list(dot.y) == [0.5, 0.52]
+    assert fig.layout.yaxis.title.text == "test_accuracy"
+    with pytest.raises(ValueError, match="ndcg"):
+        viz.grouped_results(results, "ndcg")
+
+
+def test_embedding_map_categorical_and_numeric():
+    items = pd.DataFrame({
+        "item_id": ["a", "b", "c", "d"], "title": ["Red hat", "Blue hat", None, "Red dress"],
+        "colour": ["red", "blue", None, "red"], "rating": [1.0, 2.0, 3.0, 4.0],
+    })
+    xy = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], dtype=np.float32)
+    fig = viz.embedding_map(xy, items, color_by="colour")
+    assert {t.name for t in fig.data} == {"red", "blue", "(none)"}
+    red = next(t for t in fig.data if t.name == "red")
+    assert list(red.x) == [0.0, 3.0]
+    assert [c[1] for c in red.customdata] == ["a", "d"]  # item ids for the selection handler
+    assert [c[0] for c in red.customdata] == ["0", "3"]
+    assert "customdata[2]" in red.hovertemplate
+    none = next(t for t in fig.data if t.name == "(none)")
+    assert none.customdata[0][2] == "(no title)"
+    numeric = viz.embedding_map(xy, items, color_by="rating", max_categories=2)
+    (trace,) = numeric.data
+    assert list(trace.marker.color) == [1.0, 2.0, 3.0, 4.0] and trace.marker.showscale
+    with pytest.raises(ValueError):
+        viz.embedding_map(xy[:2], items)
+
+
+def test_load_report_bars_drop_zero_reasons():
+    fig = viz.load_report_bars({"duplicate": 3, "rating 0.0": 0}, {"no image": 2, "http 404": 1})
+    skipped, missing = fig.data
+    assert list(skipped.y) == ["skipped reviews: duplicate"] and list(skipped.x) == [3]
+    assert list(missing.x) == [2, 1]
+    assert fig.layout.xaxis.title.text == "count"
+    empty = viz.load_report_bars({}, {})
+    assert "Nothing skipped" in empty.layout.title.text
+
+
+def test_training_curves_train_and_validation_share_a_colour():
+    history = pd.DataFrame({"model": ["text train", "text val"], "epoch": [1, 1], "loss": [1.0, 1.2]})
+    train, val = viz.training_curves(history).data
+    assert train.line.color == val.line.color
+    assert train.line.dash == "solid" and val.line.dash == "dash"
