@@ -69,6 +69,15 @@ def torch_dtype(device: str) -> Any:
     return torch.float16 if precision(device) == "fp16" else torch.float32
 
 
+def load_text_model(folder: Any, device: str) -> tuple[Any, Any]:
+    """A transformers tokenizer and model from a local folder, in eval mode on ``device`` (fp16 on cuda)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModel.from_pretrained(folder, dtype=torch_dtype(device))
+    return tokenizer, model.to(device).eval()
+
+
 def features_of(output: Any) -> Any:
     """A feature tensor from what ``get_*_features`` returned: a tensor (transformers 4) or a ModelOutput
     whose ``pooler_output`` is the projected embedding (transformers 5)."""

@@ -17,7 +17,14 @@ from PIL import Image
 
 from mmrec_core.encoders import hub
 from mmrec_core.encoders.base import Availability, Encoder
-from mmrec_core.encoders.batching import encode_in_batches, precision, resolve_device, to_numpy, torch_dtype
+from mmrec_core.encoders.batching import (
+    encode_in_batches,
+    load_text_model,
+    precision,
+    resolve_device,
+    to_numpy,
+    torch_dtype,
+)
 from mmrec_core.progress import ProgressCallback
 
 DEFAULT_TEXT_CHECKPOINT = "distilbert-base-uncased"
@@ -81,11 +88,7 @@ class BertResnetEncoder(Encoder):
     def _load_text(self) -> tuple[Any, Any]:
         with self._lock:
             if self._text is None:
-                from transformers import AutoModel, AutoTokenizer
-
-                tokenizer = AutoTokenizer.from_pretrained(self.text_folder)
-                model = AutoModel.from_pretrained(self.text_folder, dtype=torch_dtype(self.device))
-                self._text = (tokenizer, model.to(self.device).eval())
+                self._text = load_text_model(self.text_folder, self.device)
         return self._text
 
     def _load_image(self) -> tuple[Any, Any]:

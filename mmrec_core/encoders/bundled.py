@@ -24,6 +24,7 @@ from mmrec_core.encoders.base import Availability, Encoder
 from mmrec_core.encoders.batching import (
     encode_in_batches,
     imagenet_pixels,
+    load_text_model,
     precision,
     resolve_device,
     to_numpy,
@@ -97,11 +98,7 @@ class BundledEncoder(Encoder):
     def _load_text(self) -> tuple[Any, Any]:
         with self._lock:
             if self._text is None:
-                from transformers import AutoModel, AutoTokenizer
-
-                tokenizer = AutoTokenizer.from_pretrained(self.text_folder)
-                model = AutoModel.from_pretrained(self.text_folder, dtype=torch_dtype(self.device))
-                self._text = (tokenizer, model.to(self.device).eval())
+                self._text = load_text_model(self.text_folder, self.device)
         return self._text
 
     def _load_image(self) -> Any:
