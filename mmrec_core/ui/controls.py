@@ -95,8 +95,8 @@ def data_controls() -> DataConfig | None:
                           meta_path=str(Path(meta.strip()).expanduser()) if meta.strip() else None, **sampling)
     if source == "upload":
         c1, c2 = st.columns(2)
-        rev = c1.file_uploader("Reviews (JSON lines, optionally gzipped)", type=["jsonl", "gz", "json"], key="w:up-rev")
-        meta = c2.file_uploader("Meta (JSON lines, optionally gzipped)", type=["jsonl", "gz", "json"], key="w:up-meta")
+        rev = c1.file_uploader("Reviews (JSON lines, optionally gzipped)", type=["jsonl", "gz", "json"], key="up-rev")
+        meta = c2.file_uploader("Meta (JSON lines, optionally gzipped)", type=["jsonl", "gz", "json"], key="up-meta")
         if rev is None:
             st.info("Upload a reviews file and a meta file (a few MB) in the raw Amazon Reviews 2023 layout.")
             return None

@@ -2,6 +2,7 @@
 
 Widget keys start with ``w:``; Streamlit forgets a widget's value when the widget is not drawn on the next
 page, so :func:`keep_widgets` re-assigns them at the start of every run (the documented way to keep them).
+File uploaders must not use ``w:`` keys: Streamlit refuses to assign their values through session state.
 Results (training runs, classifier runs) live under plain keys and survive page switches and failures.
 """
 
