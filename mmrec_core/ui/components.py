@@ -96,12 +96,36 @@ def image_grid(
                 st.markdown("".join(lines), unsafe_allow_html=True)
 
 
-def error_box(page: str) -> None:
-    """Show the page's last failure (message and what to do) until the next success."""
+def _error_slots() -> dict[str, Any]:
+    """Page -> the ``st.empty`` its error box was drawn into during this script run (see ``frame.setup``)."""
+    run = st.session_state.get("_run_id")
+    held = st.session_state.get("_error_slots")
+    if held is None or held[0] != run:
+        held = (run, {})
+        st.session_state["_error_slots"] = held
+    return held[1]
+
+
+def _draw_error(slot: Any, page: str) -> None:
     err = state.error(page)
     if err:
         message, hint = err
-        st.error(f"**{message}**\n\nWhat to do: {hint}", icon="⚠️")
+        slot.error(f"**{message}**\n\nWhat to do: {hint}", icon="⚠️")
+    else:
+        slot.empty()
+
+
+def error_box(page: str) -> None:
+    """Show the page's last failure (message and what to do) until the next success.
+
+    Drawn once per run: a failure later in the same run replaces this box's text (see :func:`report_failure`),
+    so the page never shows a stale failure next to the new one, nor the same failure twice.
+    """
+    slots = _error_slots()
+    if page in slots:
+        return
+    slots[page] = st.empty()
+    _draw_error(slots[page], page)
 
 
 def report_failure(page: str, exc: BaseException, hint: str) -> None:
@@ -109,7 +133,11 @@ def report_failure(page: str, exc: BaseException, hint: str) -> None:
     log.exception("%s failed", page)
     message = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
     state.set_error(page, message, hint)
-    error_box(page)
+    slots = _error_slots()
+    if page in slots:
+        _draw_error(slots[page], page)
+    else:
+        error_box(page)
 
 
 def metric_row(values: dict[str, Any]) -> None:

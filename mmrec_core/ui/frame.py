@@ -30,6 +30,8 @@ def setup(title: str, intro: str = "") -> None:
     """Initialise the session, keep widget values across pages, draw the sidebar and the page header."""
     state.init()
     state.keep_widgets()
+    # a new id per script run: components.error_box draws each page's failure once per run
+    st.session_state["_run_id"] = st.session_state.get("_run_id", 0) + 1
     sidebar()
     st.title(title)
     if intro:

@@ -21,7 +21,16 @@ HINTS = {
 
 
 def hint_for(exc: BaseException, default: str) -> str:
-    return HINTS.get(type(exc).__name__, default)
+    """The hint of the innermost known exception in ``exc``'s cause chain (a missing file wrapped in
+    ``NotJsonLines`` should say "check the path", not "pick JSON lines files")."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__
+    for link in reversed(chain):
+        if type(link).__name__ in HINTS:
+            return HINTS[type(link).__name__]
+    return default
 
 
 def run_step(page: str, label: str, fn: Callable[..., Any], hint: str, expanded: bool = True) -> Any | None:

@@ -1,0 +1,224 @@
+"""One AppTest per dashboard page on the 60-item demo catalogue with the classic encoder.
+
+Each test drives the pages the way a person clicks them (load, embed, train) and checks what is drawn:
+the figure specs (trace types, axis titles, point counts), the tables' rows and values, and that no
+exception or error box appears. The browser test (tests/e2e) checks the same flow in Chromium.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+RANKERS = ("popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr", "oracle")
+
+
+def healthy(at: AppTest) -> AppTest:
+    """Fail on an exception or an error box, naming what was shown."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def chart(at: AppTest, key: str) -> dict[str, Any]:
+    """The figure dict of the plotly chart drawn with ``key``."""
+    found = [el for el in at.get("plotly_chart") if el.proto.id.endswith(f"-{key}")]
+    assert len(found) == 1, f"chart {key!r}: {[el.proto.id for el in at.get('plotly_chart')]}"
+    return json.loads(found[0].proto.spec)
+
+
+def values(array: Any) -> np.ndarray:
+    """A trace array as numpy: plotly writes numeric arrays as ``{"dtype", "bdata"[, "shape"]}``."""
+    if isinstance(array, dict) and "bdata" in array:
+        out = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        return out.reshape([int(n) for n in str(shape).split(",")]) if shape else out
+    return np.asarray(array)
+
+
+def axis_titles(spec: dict[str, Any], axis: str) -> list[str]:
+    """Titles of every ``xaxis``/``yaxis`` (subplots add ``xaxis2`` ...)."""
+    return [(v.get("title") or {}).get("text", "") for k, v in spec["layout"].items() if k.startswith(axis)]
+
+
+def text_of(at: AppTest) -> str:
+    """Markdown, captions, info boxes and subheaders of the page, one string to search."""
+    parts = [*at.markdown, *at.caption, *at.info, *at.subheader, *at.success, *at.warning]
+    return "\n".join(str(p.value) for p in parts)
+
+
+def embedded(at: AppTest) -> AppTest:
+    """Open the dashboard (the Data page loads the demo) and compute the embeddings."""
+    healthy(at.run())
+    healthy(at.switch_page("pages/embeddings.py").run())
+    return healthy(at.button(key="compute-embeddings").click().run())
+
+
+def trained(at: AppTest, epochs: int = 1) -> AppTest:
+    """:func:`embedded`, then train every ranker for ``epochs`` epochs on the Rankers page."""
+    embedded(at)
+    healthy(at.switch_page("pages/rankers.py").run())
+    at.number_input(key="w:epochs").set_value(epochs).run()
+    return healthy(at.button(key="train-rankers").click().run())
+
+
+def results(at: AppTest):
+    """The Rankers page's results table (the first table on the page)."""
+    assert at.table, "no results table"
+    return at.table[0].value
+
+
+def test_data_page_shows_the_demo_with_nothing_configured(app):
+    at = healthy(app.run())
+    assert [t.label for t in at.tabs] == ["Products", "Interactions", "Load report"]
+    assert at.subheader[0].value.lower().startswith("demo")
+    # the gallery: one st.image per product card, and no grey "no picture" card on the demo
+    assert len(at.get("image")) >= 12
+    assert not any("no picture" in m.value for m in at.markdown)
+    assert "60 products" in text_of(at)
+
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["reviews kept"].replace(",", "")) > 0
+    assert metrics["review lines read"] == metrics["reviews kept"]
+    assert metrics["items"] == "60"
+
+    ratings = chart(at, "rating-dist")
+    (bars,) = ratings["data"]
+    assert bars["type"] == "bar"
+    assert values(bars["x"]).tolist() == [1, 2, 3, 4, 5]
+    assert values(bars["y"]).sum() == int(metrics["reviews"].replace(",", ""))
+    assert axis_titles(ratings, "xaxis") == ["rating"]
+    per_user = chart(at, "per-user")
+    assert per_user["data"][0]["type"] == "histogram"
+    assert len(values(per_user["data"][0]["x"])) == int(metrics["users"])
+
+
+def test_embeddings_page_computes_maps_and_finds_neighbours(app):
+    at = healthy(app.run())
+    healthy(at.switch_page("pages/embeddings.py").run())
+    assert not at.get("plotly_chart"), "no map before the button is pressed"
+    at = healthy(at.button(key="compute-embeddings").click().run())
+
+    metrics = {m.label: str(m.value) for m in at.metric}
+    assert metrics["items"] == "60"
+    assert metrics["text dim"] == "512" and metrics["image dim"] == "144"
+    assert metrics["items with a picture vector"] == "60"
+
+    spec = chart(at, "catalogue-map")
+    assert {t["type"] for t in spec["data"]} <= {"scatter", "scattergl"}
+    assert sum(len(values(t["x"])) for t in spec["data"]) == 60
+    assert "Catalogue map" in spec["layout"]["title"]["text"]
+    # the neighbour strip: the chosen product and its 8 nearest, each with a cosine similarity
+    assert sum("cosine" in m.value for m in at.markdown) == 8
+    assert len(at.get("image")) >= 9
+
+
+def test_rankers_page_trains_every_model_and_offers_downloads(app):
+    at = trained(app, epochs=2)
+    table = results(at)
+    assert set(RANKERS) <= set(table["model"])
+    ndcg = table["ndcg@10"].astype(float)
+    assert ndcg.between(0, 1).all(), table[["model", "ndcg@10"]]
+
+    curves = chart(at, "ranker-curves")
+    assert "loss" in axis_titles(curves, "yaxis")
+    lines = [t for t in curves["data"] if t["type"] == "scatter"]
+    assert lines and all(len(values(t["x"])) == 2 for t in lines), "one point per epoch"
+    assert {b.proto.label for b in at.get("download_button")} == {"Download results JSON", "Download config JSON"}
+
+
+def test_rankers_page_runs_the_fusion_ablation(app):
+    at = embedded(app)
+    healthy(at.switch_page("pages/rankers.py").run())
+    at.number_input(key="w:epochs").set_value(1).run()
+    fusions = at.multiselect(key="w:ablation-fusions").value
+    assert set(fusions) == {"concat", "text", "image"}, "mean needs a shared space; classic has none"
+    at = healthy(at.button(key="run-ablation").click().run())
+
+    spec = chart(at, "ablation-bar")
+    assert spec["layout"]["barmode"] == "group"
+    assert all(t["type"] == "bar" for t in spec["data"])
+    assert set(fusions) <= set(spec["data"][0]["x"])
+    assert {"dot", "mlp-bpr", "vbpr"} <= {t["name"] for t in spec["data"]}
+    assert set(results(at)["setting"]) >= set(fusions)
+
+
+def test_classifier_page_trains_and_reports(app):
+    at = healthy(app.run())
+    healthy(at.switch_page("pages/classifier.py").run())
+    at.number_input(key="w:clf-epochs").set_value(2).run()
+    at = healthy(at.button(key="train-classifier").click().run())
+
+    summary = at.table[0].value
+    assert list(summary["modality"]) == ["text+image", "text", "image"]
+    assert summary["accuracy"].between(0, 1).all()
+    test_rows = int(summary.loc[summary["modality"] == "text+image", "test rows"].iloc[0])
+
+    counts = chart(at, "cm-counts")
+    (heatmap,) = counts["data"]
+    z = values(heatmap["z"]).astype(float)
+    assert heatmap["type"] == "heatmap" and z.shape == (5, 5)
+    assert z.sum() == test_rows
+    assert axis_titles(counts, "xaxis") == ["predicted rating"]
+    normalised = values(chart(at, "cm-norm")["data"][0]["z"]).astype(float)
+    np.testing.assert_allclose(normalised.sum(axis=1)[z.sum(axis=1) > 0], 1.0)
+
+    report = at.table[1].value
+    assert [str(c) for c in report["class"][:5]] == ["1", "2", "3", "4", "5"]
+    assert report["support"][:5].sum() == test_rows
+    assert "Classification report" in text_of(at)
+
+
+def test_recommendations_page_shows_history_and_each_models_top_k(app):
+    at = trained(app)
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    text = text_of(at)
+    assert "Hidden taste" in text
+    assert "History of " in text
+    assert "per model" in text
+    for model in RANKERS:
+        assert f"**{model}** ·" in text, model
+    assert len(at.get("image")) >= 20, "history and top-K as pictures"
+
+
+def test_recommendations_page_asks_for_rankers_first(app):
+    at = healthy(app.run())
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    assert any("Train some rankers first" in i.value for i in at.info)
+
+
+def test_a_failed_load_explains_itself_and_keeps_earlier_results(app):
+    at = embedded(app)
+    healthy(at.switch_page("pages/data.py").run())
+    at.button_group(key="w:data-source").set_value("local").run()
+    at.text_input(key="w:local-reviews").input("/nonexistent/reviews.jsonl.gz").run()
+    at.button(key="load-data").click().run()
+    assert not at.exception
+    (box,) = at.error
+    assert "/nonexistent/reviews.jsonl.gz" in box.value and "check the path" in box.value
+
+    # offline, the hub source names the files to fetch; the stale local failure is not shown next to it
+    at.button_group(key="w:data-source").set_value("hub").run()
+    at.button(key="load-data").click().run()
+    assert not at.exception
+    (box,) = at.error
+    assert "DataUnavailable" in box.value and "meta_Amazon_Fashion" in box.value
+    assert "What to do" in box.value
+
+    at = healthy(at.switch_page("pages/embeddings.py").run())
+    assert {m.label: str(m.value) for m in at.metric}["items"] == "60", "the demo and its embeddings stay"
+
+
+def test_page_switch_keeps_results_and_settings(app):
+    at = trained(app, epochs=1)
+    before = results(at)
+    healthy(at.switch_page("pages/data.py").run())
+    at = healthy(at.switch_page("pages/rankers.py").run())
+    assert at.number_input(key="w:epochs").value == 1
+    after = results(at)
+    assert after.equals(before)
+    assert chart(at, "ranker-curves")["data"]
