@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mmrec_core.ui import components, controls, rankers_view, setup, state, steps
+from mmrec_core.ui import components, controls, rankers_view, runs_view, setup, state, steps
 
 setup("Rankers", "Study A: pairwise BPR ranking from item content, next to collaborative baselines and the oracle.")
 
@@ -40,15 +40,17 @@ else:
 st.subheader("Fusion ablation")
 if emb is None:
     st.caption("Needs item embeddings.")
-    st.stop()
-fusions, ab_models = rankers_view.ablation_controls(emb, config.models)
-ab_config = rankers_view.with_fusions(config, fusions, ab_models)
-if st.button("Run ablation", key="run-ablation", disabled=not (fusions and ab_models)):
-    result = rankers_view.train(ds, emb, ab_config, f"Ablation: {len(fusions)} fusion modes x {len(ab_models)} models")
-    if result is not None:
-        state.put(state.ABLATION, {"result": result, "config": ab_config})
-ablation = state.get(state.ABLATION)
-if ablation is not None:
-    rankers_view.results_table(ablation["result"])
-    rankers_view.ablation_chart(ablation["result"])
-    rankers_view.downloads(ablation["result"], ablation["config"], "ablation")
+else:
+    fusions, ab_models = rankers_view.ablation_controls(emb, config.models)
+    ab_config = rankers_view.with_fusions(config, fusions, ab_models)
+    if st.button("Run ablation", key="run-ablation", disabled=not (fusions and ab_models)):
+        result = rankers_view.train(ds, emb, ab_config, f"Ablation: {len(fusions)} fusion modes x {len(ab_models)} models")
+        if result is not None:
+            state.put(state.ABLATION, {"result": result, "config": ab_config})
+    ablation = state.get(state.ABLATION)
+    if ablation is not None:
+        rankers_view.results_table(ablation["result"])
+        rankers_view.ablation_chart(ablation["result"])
+        rankers_view.downloads(ablation["result"], ablation["config"], "ablation")
+
+runs_view.section()

@@ -92,16 +92,17 @@ def downloads(result: Any, config: StudyConfig, stem: str) -> None:
                        help="re-run headless: python -m mmrec_core study --config FILE")
 
 
-def ablation_chart(result: Any) -> None:
+def ablation_chart(result: Any, key: str = "ablation") -> None:
+    """Grouped bars of one chosen metric, fusion mode x model; ``key`` keeps two charts on a page apart."""
     rows = result.ok_rows()
     metrics = [m for m in result.metric_columns() if m in rows.columns and rows[m].notna().any()
                and not m.startswith("n_")]
     if rows.empty or not metrics:
         return
     default = "test_accuracy" if "test_accuracy" in metrics else metrics[0]
-    metric = st.selectbox("Metric", metrics, key=state.widget_default("w:ablation-metric", default))
+    metric = st.selectbox("Metric", metrics, key=state.widget_default(f"w:{key}-metric", default))
     metric = metric if metric in metrics else default
-    st.plotly_chart(viz.grouped_results(rows, metric, title=f"{metric}: fusion mode x model"), key="ablation-bar")
+    st.plotly_chart(viz.grouped_results(rows, metric, title=f"{metric}: fusion mode x model"), key=f"{key}-bar")
 
 
 def ablation_controls(emb: Any, models: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:

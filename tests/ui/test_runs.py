@@ -1,0 +1,41 @@
+"""The Rankers page opens a run the CLI wrote (same StudyConfig, same StudyResult files)."""
+
+from __future__ import annotations
+
+from test_pages import chart, healthy
+
+from mmrec_core.config import ClassifierConfig, DataConfig, EmbedConfig, StudyConfig, TrainConfig
+from mmrec_core.results import runs_dir
+from mmrec_core.study import run_study
+
+
+def test_a_cli_run_opens_in_the_rankers_page(app):
+    config = StudyConfig(
+        name="from-the-cli", data=DataConfig(demo_size="tiny"), embed=EmbedConfig(encoder="classic"),
+        fusions=("text", "image"), models=("popularity", "dot"), train=TrainConfig(epochs=1),
+        classifier=ClassifierConfig(epochs=1, modalities=("text",)),
+    )  # fmt: skip
+    folder = runs_dir() / "from-the-cli"
+    written = run_study(config, out_dir=folder)
+
+    at = healthy(app.run())
+    healthy(at.switch_page("pages/rankers.py").run())
+    at.text_input(key="w:run-path").set_value(str(folder)).run()
+    at = healthy(at.button(key="open-run").click().run())
+
+    assert any("from-the-cli" in md.value for md in at.markdown)
+    shown = [t.value for t in at.table if "model" in t.value.columns and "setting" in t.value.columns][-1]
+    assert set(shown["model"]) == set(written.results["model"])  # popularity, dot and the demo's oracle
+    bars = chart(at, "saved-bar")
+    assert {t["type"] for t in bars["data"]} == {"bar"}
+    clf = [t.value for t in at.table if "modality" in t.value.columns][-1]
+    assert list(clf["modality"]) == ["text"]
+
+
+def test_a_folder_without_results_says_what_to_pick(app, tmp_path):
+    at = healthy(app.run())
+    healthy(at.switch_page("pages/rankers.py").run())
+    at.text_input(key="w:run-path").set_value(str(tmp_path)).run()
+    at = at.button(key="open-run").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "results.json" in at.error[0].value
