@@ -58,7 +58,12 @@ def open_text(path: str | Path) -> TextIO:
 
 
 def _sniff(path: Path) -> None:
-    """Raise :class:`NotJsonLines` for binary content or when the first lines all fail to parse."""
+    """Raise :class:`NotJsonLines` for binary content or when the first lines all fail to parse.
+
+    A missing file raises :class:`FileNotFoundError` (what to do differs: check the path).
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist (check the path)")
     tried = bad = 0
     try:
         with _open_binary(path) as fh:

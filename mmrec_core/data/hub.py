@@ -62,7 +62,7 @@ def _unavailable(category: str, dest: Path, why: str = "") -> DataUnavailable:
     reviews, meta = raw_file_names(category)
     return DataUnavailable(
         f"The Hugging Face hub is unreachable from here{why}: download {reviews} and {meta} from the dataset "
-        f"{REPO_ID} on a machine with network and put them in {dest}, then choose 'Local files'."
+        f"{REPO_ID} on a machine with network and put them in {dest}, then choose 'Local Amazon files'."
     )
 
 

@@ -234,7 +234,7 @@ def test_hub_offline_says_so_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert time.perf_counter() - start < 5  # a generous hang guard, not a benchmark
     message = str(info.value)
     for part in ("raw/review_categories/Amazon_Fashion.jsonl", "raw/meta_categories/meta_Amazon_Fashion.jsonl",
-                 "McAuley-Lab/Amazon-Reviews-2023", str(tmp_path), "Local files"):
+                 "McAuley-Lab/Amazon-Reviews-2023", str(tmp_path), "Local Amazon files"):
         assert part in message
     assert message.count(". ") == 0  # one sentence
 
@@ -269,3 +269,8 @@ def test_hub_download_failure_becomes_data_unavailable(tmp_path: Path, monkeypat
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
     with pytest.raises(DataUnavailable, match="meta_Amazon_Fashion.jsonl"):
         download_category("Amazon_Fashion", tmp_path)
+
+
+def test_a_missing_file_is_reported_as_missing_not_as_bad_content(tmp_path):
+    with pytest.raises(FileNotFoundError, match="check the path"):
+        load_local(tmp_path / "nope.jsonl", None)
