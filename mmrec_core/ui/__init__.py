@@ -12,9 +12,10 @@ from mmrec_core.ui import (
     loaders,
     rankers_view,
     recs_view,
+    runs_view,
     state,
     steps,
 )
 from mmrec_core.ui.frame import navigation, setup
 
-__all__ = ["classifier_view", "components", "controls", "data_view", "embed_view", "rankers_view", "recs_view", "loaders", "navigation", "setup", "state", "steps"]
+__all__ = ["classifier_view", "components", "controls", "data_view", "embed_view", "rankers_view", "recs_view", "runs_view", "loaders", "navigation", "setup", "state", "steps"]

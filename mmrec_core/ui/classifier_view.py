@@ -9,7 +9,7 @@ import streamlit as st
 
 from mmrec_core import viz
 from mmrec_core.config import ClassifierConfig, StudyConfig
-from mmrec_core.ui import components, state, steps
+from mmrec_core.ui import components, loaders, state, steps
 from mmrec_core.ui.progress import CurveBridge
 
 HINT = "try fewer epochs or only the text+image modality; recompute the embeddings if pictures are missing."
@@ -41,12 +41,16 @@ def train(ds: Any, emb: Any, cc: ClassifierConfig, page: str = "Rating classifie
     config = StudyConfig(name="dashboard-classifier", data=state.get(state.DATA),
                          embed=state.get(state.EMBED) or state.default_embed_config(), models=(), classifier=cc)
     curves = CurveBridge(st.container(), metrics=["loss", "accuracy"], transform=split_epoch)
-    value = steps.run_step(page, f"Training the rating classifier ({', '.join(cc.modalities)})",
-                           lambda progress: run_classifier(config, ds, emb, progress, curves), HINT)
+    key = (config, ds.fingerprint, None if emb is None else emb.identity)  # trains once per server (see rankers)
+    loaded = steps.run_step(page, f"Training the rating classifier ({', '.join(cc.modalities)})",
+                            lambda progress: loaders.memo("classifier", key, lambda: run_classifier(
+                                config, ds, emb, progress, curves)), HINT)
     curves.slot.empty()
-    if value is None:
+    if loaded is None:
         return None
-    outputs, info = value
+    outputs, info = loaded.value
+    if info.get("error") or any("error" in o for o in outputs.values()):
+        loaders.forget("classifier", key)
     if info.get("error") or all("error" in o for o in outputs.values()):
         message = info.get("error") or next(iter(outputs.values()))["error"]
         components.report_failure(page, RuntimeError(message), HINT)

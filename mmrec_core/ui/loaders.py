@@ -48,6 +48,11 @@ def memo(kind: str, key: tuple, compute: Any) -> Loaded:
     return Loaded(slot["value"], computed, time.perf_counter() - start)
 
 
+def forget(kind: str, key: tuple) -> None:
+    """Drop a memoised value (a run that failed must be computed again, not served from memory)."""
+    _slot(kind, *key).pop("value", None)
+
+
 def load_dataset(config: DataConfig, progress: ProgressCallback | None = None) -> Loaded:
     """The data set of ``config`` (memoised for every session)."""
     from mmrec_core.data.sources import load_dataset as load

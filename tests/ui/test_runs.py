@@ -39,3 +39,15 @@ def test_a_folder_without_results_says_what_to_pick(app, tmp_path):
     at = at.button(key="open-run").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "results.json" in at.error[0].value
+
+
+def test_training_the_same_config_again_returns_the_stored_run(app):
+    from test_pages import trained
+
+    at = trained(app, epochs=1)
+    first = at.session_state["ranking_run"]["result"]
+    at = healthy(at.button(key="train-rankers").click().run())
+    assert at.session_state["ranking_run"]["result"] is first  # memoised, not retrained
+    at.number_input(key="w:epochs").set_value(2).run()
+    at = healthy(at.button(key="train-rankers").click().run())
+    assert at.session_state["ranking_run"]["result"] is not first  # a new config trains anew
