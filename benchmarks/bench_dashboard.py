@@ -1,0 +1,106 @@
+"""Dashboard timings in a real browser (Debian Chromium via Playwright), as issue 5 asks for them.
+
+- first_page_s: from ``streamlit run`` to the Data page showing the demo catalogue's pictures (on an
+  empty cache, so it includes generating the catalogue);
+- walk_cold_s: the whole demo walk (data, embeddings, rankers, classifier, recommendations) on an
+  empty cache: the demo catalogue is generated and every embedding computed;
+- walk_warm_s: the same walk by a second visitor (a new browser session) on the running server: the
+  data, the embeddings and the trained runs are memoised for the same settings;
+- walk_restart_s, first_page_restart_s: a new server process over the same disk cache: the catalogue and
+  the embeddings come from disk, rankers and the classifier train again;
+- page_switch_s: switching between pages once results exist (median of several switches).
+
+Prints one JSON object and saves the recommendations page as ``benchmarks/figures/recommendations.png``
+(the README's screenshot). Usage: ``python benchmarks/bench_dashboard.py [--size small] [--epochs 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from driver import VIEWPORT, launch, open_page, serve, wait_idle, wait_images, wait_text, walk  # noqa: E402
+
+
+def page_switches(page, rounds: int = 3) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        for title, marker in (("Data", "Products"), ("Rankers", "Protocol:"), ("Recommendations", "per model")):
+            start = time.perf_counter()
+            open_page(page, title)
+            wait_text(page, marker)
+            wait_idle(page)
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="small", help="demo catalogue size (default small, the app's default)")
+    parser.add_argument("--epochs", type=int, default=5, help="ranker epochs (the study's 5)")
+    parser.add_argument("--clf-epochs", type=int, default=50, help="classifier max epochs (the study's 50)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    cache = Path(tempfile.mkdtemp(prefix="mmrec-bench-dashboard-"))
+    env = {"MMREC_CACHE_DIR": str(cache), "MMREC_DEMO_SIZE": args.size, "HF_HUB_OFFLINE": "1"}
+    out: dict[str, object] = {"demo_size": args.size, "epochs": args.epochs, "clf_epochs": args.clf_epochs}
+    shots = ROOT / "benchmarks" / "results" / "dashboard"
+    try:
+        with sync_playwright() as p:
+            browser = launch(p)
+            # cold: the first launch of the server, with an empty cache
+            start = time.perf_counter()
+            with serve(env=env) as url:
+                out["server_ready_s"] = round(time.perf_counter() - start, 2)
+                page = browser.new_page(viewport=VIEWPORT)
+                cold = walk(page, url, out=shots / "cold", epochs=args.epochs, clf_epochs=args.clf_epochs)
+                # the walk's first step opens the app and waits for the catalogue's pictures
+                out["first_page_s"] = round(out["server_ready_s"] + cold["data"], 2)
+                out["walk_cold_steps_s"], out["walk_cold_s"] = cold, round(sum(cold.values()), 2)
+                switches = page_switches(page)
+                out["page_switch_median_s"] = round(statistics.median(switches), 3)
+                out["page_switch_max_s"] = round(max(switches), 3)
+                figure = ROOT / "benchmarks" / "figures"
+                figure.mkdir(parents=True, exist_ok=True)
+                open_page(page, "Recommendations")
+                wait_text(page, "per model")
+                wait_images(page)
+                page.set_viewport_size({"width": 1400, "height": 1500})
+                page.screenshot(path=str(figure / "recommendations.png"))
+                page.close()
+                # warm: a second visitor (new browser session) on the running server, same settings
+                page = browser.new_page(viewport=VIEWPORT)
+                warm = walk(page, url, out=shots / "warm", epochs=args.epochs, clf_epochs=args.clf_epochs)
+                out["walk_warm_steps_s"], out["walk_warm_s"] = warm, round(sum(warm.values()), 2)
+                page.close()
+            # restart: a new server process over the same disk cache (catalogue and embeddings on disk,
+            # rankers and the classifier train again)
+            start = time.perf_counter()
+            with serve(env=env) as url:
+                ready = time.perf_counter() - start
+                page = browser.new_page(viewport=VIEWPORT)
+                again = walk(page, url, out=shots / "restart", epochs=args.epochs, clf_epochs=args.clf_epochs)
+                out["first_page_restart_s"] = round(ready + again["data"], 2)
+                out["walk_restart_steps_s"], out["walk_restart_s"] = again, round(sum(again.values()), 2)
+            browser.close()
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    out["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
