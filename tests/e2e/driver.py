@@ -39,6 +39,8 @@ def serve(env: dict[str, str] | None = None, timeout: float = 90.0, log_path: Pa
            "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    if log_path:
+        log_path.parent.mkdir(parents=True, exist_ok=True)  # test-artifacts/ is not in a fresh clone
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
     proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
