@@ -117,6 +117,9 @@ class EvalConfig:
     ks: tuple[int, ...] = (10, 20)
     chunk_size: int = 2048
     exclude_seen: bool = True
+    # Test NDCG@10 after every training epoch, for the curves only (no model is selected on it). One full
+    # ranking per epoch: switch off for large catalogues.
+    monitor_epochs: bool = True
 
 
 @dataclass(frozen=True)

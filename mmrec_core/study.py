@@ -92,6 +92,11 @@ def validate_config(config: StudyConfig) -> None:
         for modality in config.classifier.modalities:
             if modality not in MODALITIES:
                 raise bad("classifier modality", modality, MODALITIES)
+    if config.train.early_stopping_patience is not None:
+        raise StudyConfigError(
+            "train.early_stopping_patience must be null in a study: it has only a train and a test split, and "
+            "stopping on test would leak it (the curves show test NDCG@10 per epoch without selecting on it)"
+        )
     if not config.seeds:
         raise StudyConfigError("seeds is empty: give at least one seed")
     if not config.models and config.classifier is None:
@@ -271,7 +276,10 @@ def _fit_one(config, data: StudyData, setting, model, seed, fused, truth, progre
             if on_epoch is not None:
                 on_epoch(record)
 
-        ranker.fit(rd, callback=hook)
+        if ranker.trained and config.eval.monitor_epochs and ranker.config.early_stopping_patience is None:
+            ranker.fit(rd, callback=hook, validation=_epoch_monitor(data, config))
+        else:
+            ranker.fit(rd, callback=hook)
         if epochs:
             bar.update(epochs)  # closes the bar when early stopping ended training sooner
         row["fit_seconds"] = time.perf_counter() - start
@@ -303,6 +311,19 @@ def _fit_one(config, data: StudyData, setting, model, seed, fused, truth, progre
         row["error"] = _describe(exc)
         result.errors.append({"step": f"{key} seed {seed}", "error": row["error"]})
     return row
+
+
+def _epoch_monitor(data: StudyData, config: StudyConfig) -> Callable[[Any], dict[str, float]]:
+    """Test NDCG@10 after each epoch, for the live curves. Reported only: studies never pass an early-stopping
+    patience to the rankers (selecting on the test split would leak it), so no epoch is chosen on it."""
+    from mmrec_core.evaluate import evaluate_ranking
+
+    monitor_eval = dataclasses.replace(config.eval, ks=(10,))
+
+    def monitor(model: Any) -> dict[str, float]:
+        return {"test ndcg@10": evaluate_ranking(model, data.inter, data.split, monitor_eval)["ndcg@10"]}
+
+    return monitor
 
 
 def _merge_rows(result: StudyResult, rows: list[dict[str, Any]]) -> None:

@@ -118,8 +118,9 @@ def train_loop(
     validation:
         Called after each epoch with the modules in eval mode; its dict is merged into the epoch record.
     monitor, mode, patience:
-        Early stopping on ``validation()[monitor]`` (the first key when None). With a validation but no
-        patience, the best weights are still restored at the end.
+        Early stopping on ``validation()[monitor]`` (the first key when None), restoring the best weights.
+        With a validation but no patience the metrics are only reported (curves): nothing is selected on
+        them, so a caller may monitor held-out data without leaking it into the model.
     before_epoch:
         Called with the epoch number (1-based) before each epoch, e.g. to resample negatives.
 
@@ -172,7 +173,7 @@ def train_loop(
             break
     for m in modules:
         m.eval()
-    if validation is not None and stopper.restore(modules):
+    if validation is not None and patience is not None and stopper.restore(modules):
         history[-1]["best_epoch"] = stopper.best_epoch
     return history
 

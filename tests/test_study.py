@@ -192,3 +192,18 @@ def test_model_defaults_apply_only_where_the_config_keeps_the_default():
 def test_invalid_configs_fail_before_any_work(changes, match):
     with pytest.raises(StudyConfigError, match=match):
         validate_config(tiny_config(**changes))
+
+
+def test_trained_rankers_report_test_ndcg_per_epoch_for_the_curves(study):
+    result, *_ = study
+    for key, epochs in result.histories.items():
+        if key.endswith(("mlp-bpr", "bpr-mf", "vbpr")):
+            values = [e["test ndcg@10"] for e in epochs]
+            assert len(values) == len(epochs) and all(0 <= v <= 1 for v in values), key
+            assert "best_epoch" not in epochs[-1], key  # monitored, not selected on
+
+
+def test_a_study_refuses_early_stopping_on_its_test_split():
+    config = tiny_config(train=TrainConfig(early_stopping_patience=3))
+    with pytest.raises(StudyConfigError, match="leak"):
+        validate_config(config)

@@ -75,13 +75,22 @@ def test_early_stopping_in_the_loop_restores_best():
     torch.testing.assert_close(net.weight, saved["w"])
 
 
-def test_min_mode_without_patience_runs_all_epochs():
+def test_without_patience_validation_is_only_reported():
+    # a caller may monitor held-out data each epoch; with no patience nothing is selected on it
     net, step = _regression()
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
     losses = iter([5.0, 1.0, 2.0, 3.0])
-    history = train_loop(step, 64, opt, epochs=4, batch_size=8, modules=[net],
-                         validation=lambda: {"val": next(losses)}, mode="min")  # fmt: skip
-    assert len(history) == 4 and history[-1]["best_epoch"] == 2
+    snapshots = []
+
+    def validation():
+        snapshots.append(net.weight.detach().clone())  # the weights after each epoch
+        return {"val": next(losses)}
+
+    history = train_loop(step, 64, opt, epochs=4, batch_size=8, modules=[net], validation=validation, mode="min")
+    assert [h["val"] for h in history] == [5.0, 1.0, 2.0, 3.0]
+    assert "best_epoch" not in history[-1]
+    assert not torch.equal(snapshots[1], snapshots[3])
+    assert torch.equal(net.weight, snapshots[3])  # the last epoch's weights, not the best epoch's (2)
 
 
 def test_early_stopping_unit():
