@@ -85,14 +85,17 @@ def image_grid(
                     )
                 title = str(row.get("title") or "(no title)")
                 text = html.escape(title[:title_len] + ("…" if len(title) > title_len else ""))
-                lines = [f"<div style='font-size:0.8rem;line-height:1.2'>{text}</div>"]
+                # a fixed three-line title block keeps every card in a row the same height
+                lines = [f"<div title='{html.escape(title)}' style='font-size:0.8rem;line-height:1.2;height:3.6em;"
+                         f"overflow:hidden'>{text}</div>"]
                 for c in caption_cols:
                     if c != "title" and c in row and pd.notna(row[c]):
                         lines.append(f"<div style='font-size:0.75rem;color:#6b7280'>{html.escape(str(row[c]))}</div>")
                 if rating_col and rating_col in row and pd.notna(row[rating_col]):
                     lines.append(f"<div style='color:#ca8a04'>{stars(row[rating_col])}</div>")
-                if marks is not None and marks[i]:
-                    lines.append(f"<div style='font-size:0.8rem;font-weight:600;color:#16a34a'>{marks[i]}</div>")
+                if marks is not None:
+                    mark = html.escape(marks[i] or "")
+                    lines.append(f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;height:1.3em'>{mark}</div>")
                 st.markdown("".join(lines), unsafe_allow_html=True)
 
 
@@ -110,7 +113,7 @@ def _draw_error(slot: Any, page: str) -> None:
     err = state.error(page)
     if err:
         message, hint = err
-        slot.error(f"**{message}**\n\nWhat to do: {hint}", icon="⚠️")
+        slot.error(f"**{message}**\n\nWhat to do: {hint}", icon=":material/error:")
     else:
         slot.empty()
 

@@ -15,7 +15,7 @@ COLOUR_OPTIONS = ("kind", "colour", "pattern", "main_category", "mean_rating", "
 
 
 def summary(emb: Any) -> None:
-    st.success(st.session_state.get("embed_note", ""), icon="✅")
+    st.success(st.session_state.get("embed_note", ""), icon=":material/check_circle:")
     missing = {k: v for k, v in (emb.missing_reasons or {}).items() if v}
     components.metric_row({
         "items": f"{len(emb.item_ids):,}", "text dim": emb.text.shape[1], "image dim": emb.image.shape[1],
@@ -60,7 +60,7 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     projection.warm_up_umap()
     if method == "umap" and not projection.umap_ready():
         st.info("UMAP is warming up in the background (first use compiles it); showing PCA meanwhile. "
-                "Rerun in a few seconds for UMAP.", icon="⏳")
+                "Rerun in a few seconds for UMAP.", icon=":material/hourglass_top:")
         method = "pca"
     vectors = fused(emb, fusion).features
     with st.spinner(f"Projecting with {method.upper()} ..."):

@@ -81,7 +81,7 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
     uid = inter.user_ids[user]
     truth = getattr(ds, "truth", None)
     if truth is not None:
-        st.info(f"**Hidden taste** (the demo's ground truth): {truth.describe_taste(uid)}", icon="🎯")
+        st.info(f"**Hidden taste** (the demo's ground truth): {truth.describe_taste(uid)}", icon=":material/target:")
     items = data_view.item_table(ds).set_index("item_id")
     rows = np.flatnonzero(inter.users == user)
     test_rows = set(split.test.tolist())
@@ -93,14 +93,14 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
     st.markdown(f"**History of {uid}**: {len(rows)} reviews, {len(held)} held out for testing")
     grid = history.join(items[["title", "image_url"]], on="item_id")
     components.image_grid(grid.head(12), columns=6, caption_cols=("title", "part"), rating_col="rating")
-    st.markdown(f"**Top-{k} per model** (train items excluded; ✅ = an item the user reviewed in the held-out part)")
+    st.markdown(f"**Top-{k} per model** (train items excluded; ✓ = an item the user reviewed in the held-out part)")
     models = trained_models(run["result"])
     names = list(models)
     for start in range(0, len(names), 3):
         cols = st.columns(3)
         for col, name in zip(cols, names[start : start + 3], strict=False):
             top = models[name].recommend(np.array([user]), k)[0][0]
-            marks = [f"✅ held out, rated {held[i]:.0f}★" if i in held else None for i in top]
+            marks = [f"✓ held out, rated {held[i]:.0f}★" if i in held else None for i in top]
             shown = items.loc[inter.item_ids[top], ["title", "image_url"]].reset_index()
             with col:
                 hits = sum(m is not None for m in marks)
