@@ -9,7 +9,7 @@ group offsets): 1 M interactions split and paired in well under a few seconds.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -108,8 +108,11 @@ def kcore(inter: Interactions, k: int, idx: np.ndarray | None = None) -> np.ndar
 
 @dataclass
 class Split:
-    """Train and test rows (sorted int64 indices into an :class:`Interactions`).
+    """Train, validation and test rows (sorted int64 indices into an :class:`Interactions`).
 
+    ``train`` holds **every** training row; ``validation`` is a subset of it, cut by the protocol's own rule
+    (see :func:`split`), on which models are selected. A model is selected by fitting on :meth:`fit_rows`
+    (train minus validation) and ranking ``validation``; the test rows are never read for that.
     ``test_cold_user`` / ``test_cold_item`` flag test rows whose user / item has no train row
     (possible in every protocol, common in global-temporal); evaluation handles cold items separately.
     """
@@ -120,11 +123,22 @@ class Split:
     seed: int
     test_cold_user: np.ndarray | None = None
     test_cold_item: np.ndarray | None = None
+    validation: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def fit_rows(self) -> np.ndarray:
+        """Train rows that are not validation rows (sorted): what a model is fitted on while it is selected."""
+        return np.setdiff1d(self.train, self.validation, assume_unique=True)
+
+    def for_validation(self) -> Split:
+        """The split that selection evaluates: fit rows as train, validation rows as test (no test rows)."""
+        return Split(train=self.fit_rows(), test=self.validation, protocol=f"{self.protocol} (validation)",
+                     seed=self.seed)
 
     def summary(self) -> dict[str, int | str]:
         out: dict[str, int | str] = {
             "protocol": self.protocol,
             "train": len(self.train),
+            "validation": len(self.validation),
             "test": len(self.test),
         }
         if self.test_cold_item is not None and self.test_cold_user is not None:
@@ -159,6 +173,9 @@ def split(inter: Interactions, config: SplitConfig = SplitConfig()) -> Split:
       that user's rows), the first ``floor(train_frac * n_u)`` go to train, the rest to test.
     - ``leave-last-out``: each user's latest row (largest timestamp; ties: the later row) is test.
     - ``global-temporal``: rows sorted by (timestamp, row); the latest ``round(global_test_frac * n)`` are test.
+
+    Validation is then cut from the train rows by the same rule (:func:`validation_rows`), so the test rows
+    are exactly those of a split without validation.
     """
     if config.protocol not in SPLITS:
         raise ValueError(f"unknown split protocol {config.protocol!r}; choose one of {SPLITS}")
@@ -190,6 +207,7 @@ def split(inter: Interactions, config: SplitConfig = SplitConfig()) -> Split:
         train, test = rows[order][:cut], rows[order][cut:]
 
     train, test = np.sort(train), np.sort(test)
+    validation = validation_rows(inter, train, config)
     in_train_u = np.bincount(inter.users[train], minlength=inter.n_users) > 0
     in_train_i = np.bincount(inter.items[train], minlength=inter.n_items) > 0
     out = Split(
@@ -199,9 +217,43 @@ def split(inter: Interactions, config: SplitConfig = SplitConfig()) -> Split:
         seed=config.seed,
         test_cold_user=~in_train_u[inter.users[test]],
         test_cold_item=~in_train_i[inter.items[test]],
+        validation=validation,
     )
     log.info("split %s: %s", config.protocol, out.summary())
     return out
+
+
+def validation_rows(inter: Interactions, train: np.ndarray, config: SplitConfig) -> np.ndarray:
+    """Validation rows cut from the sorted ``train`` rows by the protocol's own rule (sorted int64).
+
+    - ``per-user-random``: one uniform key per train row from ``default_rng((seed, 1))`` (a stream of its
+      own, so the test rows do not move); each user's train rows sorted by key, the first
+      ``floor((1 - validation_frac) * n_u)`` stay for fitting, the rest are validation.
+    - ``leave-last-out``: each user's latest train row (ties: the later row).
+    - ``global-temporal``: the latest ``round(validation_frac * n)`` train rows by (timestamp, row).
+
+    A user always keeps at least one row for fitting (per-user protocols), and ``validation_frac = 0``
+    gives no validation rows.
+    """
+    train = np.asarray(train, np.int64)
+    if config.validation_frac <= 0 or len(train) == 0:
+        return np.zeros(0, np.int64)
+    u = inter.users[train]
+    if config.protocol == "global-temporal":
+        order = np.lexsort((train, inter.timestamps[train]))
+        n_val = int(round(config.validation_frac * len(train)))
+        return np.sort(train[order][len(train) - n_val :])
+    if config.protocol == "leave-last-out":
+        order = np.lexsort((train, inter.timestamps[train], u))
+        rank, size = _rank_in_group(u[order])
+        is_val = (rank == size - 1) & (size > 1)
+    else:
+        keys = np.random.default_rng((config.seed, 1)).random(len(train))
+        order = np.lexsort((keys, u))
+        rank, size = _rank_in_group(u[order])
+        keep = np.maximum(np.floor((1.0 - config.validation_frac) * size).astype(np.int64), 1)
+        is_val = rank >= keep
+    return np.sort(train[order][is_val])
 
 
 @dataclass

@@ -237,3 +237,58 @@ def test_vectorised_on_100k_rows_is_fast():
     neg_keys = set(key[inter.labels[s.train] == 0].tolist())
     assert all(k in pos_keys for k in (tr.users * 5_000 + tr.pos).tolist())
     assert all(k in neg_keys for k in (tr.users * 5_000 + tr.neg).tolist())
+
+
+def _random_inter(n_users=60, n_items=40, per_user=(5, 15), seed=0) -> Interactions:
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(per_user[0], per_user[1], n_users)
+    users = np.repeat(np.arange(n_users), counts)
+    items = rng.integers(0, n_items, len(users))
+    ratings = rng.integers(1, 6, len(users)).astype(np.float32)
+    timestamps = rng.integers(0, 10_000, len(users))
+    return make_inter(users, items, ratings, timestamps, n_items=n_items)
+
+
+@pytest.mark.parametrize("protocol", ["per-user-random", "leave-last-out", "global-temporal"])
+def test_train_validation_and_test_never_overlap(protocol):
+    inter = _random_inter()
+    parts = split(inter, SplitConfig(protocol=protocol))
+    train, val, test, fit = parts.train, parts.validation, parts.test, parts.fit_rows()
+    assert len(val) > 0
+    assert np.isin(val, train).all()  # validation is cut from train
+    assert not np.intersect1d(train, test).size and not np.intersect1d(val, test).size
+    assert not np.intersect1d(fit, val).size and len(fit) + len(val) == len(train)
+    # the test rows are exactly those of the same split without validation
+    assert np.array_equal(test, split(inter, SplitConfig(protocol=protocol, validation_frac=0.0)).test)
+    view = parts.for_validation()
+    assert np.array_equal(view.train, fit) and np.array_equal(view.test, val)
+    assert parts.summary()["validation"] == len(val)
+
+
+def test_validation_follows_each_protocols_rule():
+    inter = _random_inter()
+    per_user = split(inter, SplitConfig(validation_frac=0.25))
+    n_train = np.bincount(inter.users[per_user.train], minlength=inter.n_users)
+    n_val = np.bincount(inter.users[per_user.validation], minlength=inter.n_users)
+    kept = n_train > 0
+    assert np.array_equal(n_val[kept], n_train[kept] - np.maximum(np.floor(0.75 * n_train[kept]), 1))
+
+    lol = split(inter, SplitConfig(protocol="leave-last-out"))
+    for u in np.unique(inter.users[lol.validation]):
+        rows = lol.train[inter.users[lol.train] == u]
+        val = lol.validation[inter.users[lol.validation] == u]
+        assert len(val) == 1 and inter.timestamps[val[0]] == inter.timestamps[rows].max()
+
+    glob = split(inter, SplitConfig(protocol="global-temporal", validation_frac=0.1))
+    assert len(glob.validation) == round(0.1 * len(glob.train))
+    assert inter.timestamps[glob.validation].min() >= inter.timestamps[glob.fit_rows()].max()
+
+
+def test_validation_is_seeded_and_keeps_a_fit_row_per_user():
+    inter = _random_inter()
+    a, b = split(inter, SplitConfig(seed=3)), split(inter, SplitConfig(seed=3))
+    assert np.array_equal(a.validation, b.validation)
+    assert not np.array_equal(a.validation, split(inter, SplitConfig(seed=4)).validation)
+    heavy = split(inter, SplitConfig(validation_frac=0.99))
+    fit_users = np.unique(inter.users[heavy.fit_rows()])
+    assert np.array_equal(fit_users, np.unique(inter.users[heavy.train]))
