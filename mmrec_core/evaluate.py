@@ -22,6 +22,7 @@ from mmrec_core.config import EvalConfig, SplitConfig
 from mmrec_core.data.interactions import Interactions, Pairs, Split
 from mmrec_core.models.base import Ranker
 from mmrec_core.progress import ProgressCallback, Reporter
+from mmrec_core.topk import stable_top_k
 
 log = logging.getLogger("mmrec.evaluate")
 
@@ -61,12 +62,10 @@ def _csr(users: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_
 
 
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the ``k`` best scores per row, best first; ``-1`` where only excluded (-inf) items remain."""
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-part_scores, axis=1, kind="stable")
-    top = np.take_along_axis(part, order, axis=1)
-    return np.where(np.take_along_axis(part_scores, order, axis=1) == -np.inf, -1, top)
+    """Indices of the ``k`` best scores per row, best first, ties by lower item index
+    (:func:`mmrec_core.topk.stable_top_k`); ``-1`` where only excluded (-inf) items remain."""
+    top, values = stable_top_k(scores, k)
+    return np.where(values == -np.inf, -1, top)
 
 
 def evaluate_ranking(
@@ -242,17 +241,33 @@ def protocol_description(
     *,
     n_items: int | None = None,
     cold_start: bool = False,
+    selection: Any = None,
 ) -> str:
-    """One sentence that says how a results table was produced (split, candidates, relevance, K, seeds)."""
+    """One sentence that says how a results table was produced (split, validation, selection, candidates,
+    relevance, K, seeds). ``selection`` is the study's :class:`~mmrec_core.config.SelectionConfig` (None: the
+    trained models ran fixed epochs)."""
     sc = split_config
     users = f"users with >= {sc.min_interactions} interactions"
+    val = round(sc.validation_frac * 100)
     if sc.protocol == "per-user-random":
         tr = round(sc.train_frac * 100)
         text = f"per-user random {tr}/{100 - tr} split ({users}, seed {sc.seed})"
+        if val > 0:
+            text += f", validation = {val} % of each user's train rows (seeded)"
     elif sc.protocol == "leave-last-out":
-        text = f"per-user leave-last-out split ({users})"
+        text = f"per-user leave-last-out split ({users}), validation = each user's last train row"
     else:
         text = f"global temporal split, latest {round(sc.global_test_frac * 100)} % of interactions as test ({users})"
+        if val > 0:
+            text += f", validation = the latest {val} % of train"
+    if selection is not None:
+        text += (
+            f"; trained models selected on validation {selection.metric} (early stopping, patience "
+            f"{selection.patience}, up to {selection.trials} settings each"
+            + (", then refit on train + validation)" if selection.refit else ")")
+        )
+    else:
+        text += "; trained models run fixed epochs (no selection)"
     if sc.kcore > 0:
         text = f"{sc.kcore}-core, " + text
     items = "all items" if n_items is None else f"all {n_items} items"
