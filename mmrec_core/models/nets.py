@@ -115,26 +115,36 @@ class VBPRNet(MFNet):
     """VBPR (He & McAuley 2016): ``b_i + gamma_u . gamma_i + theta_u . (E f_i) + beta . f_i``.
 
     ``features`` (the item content vectors f_i, zero rows where an item has none) is a non-persistent
-    buffer: early stopping copies the learned weights only.
+    buffer: early stopping copies the learned weights only. Initialisation as the peer implementation
+    (Cornac's VBPR): Xavier-uniform for every parameter (gamma_u, gamma_i, theta_u, E and the visual bias
+    beta'), zero item biases.
     """
 
-    def __init__(self, n_users: int, features: torch.Tensor, factors: int, init_std: float = 0.1):
-        super().__init__(n_users, features.shape[0], factors, init_std)
+    def __init__(self, n_users: int, features: torch.Tensor, factors: int):
+        super().__init__(n_users, features.shape[0], factors)
         dim = features.shape[1]
         self.register_buffer("features", features, persistent=False)
-        self.theta = nn.Parameter(torch.randn(n_users, factors) * init_std)
+        self.theta = nn.Parameter(torch.empty(n_users, factors))
         self.proj = nn.Linear(dim, factors, bias=False)  # E
-        self.beta = nn.Parameter(torch.zeros(dim))  # beta': the visual bias
+        self.beta = nn.Parameter(torch.empty(dim))  # beta': the visual bias
+        for weight in (self.user, self.item, self.theta, self.proj.weight):
+            nn.init.xavier_uniform_(weight)
+        nn.init.xavier_uniform_(self.beta.data.view(dim, 1))
 
     def item_repr(self, items: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[gamma_i, E f_i]`` and ``b_i + beta . f_i`` of ``items`` (all items when None)."""
         f = self.features if items is None else self.features[items]
         gamma = self.item if items is None else self.item[items]
         bias = self.bias if items is None else self.bias[items]
         return torch.cat([gamma, self.proj(f)], -1), bias + f @ self.beta
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        vec, bias = self.item_repr(items)
-        return bias + (torch.cat([self.user[users], self.theta[users]], -1) * vec).sum(-1)
+        # no concatenation on the training path: two dot products (2x faster per step on the demo)
+        f = self.features[items]
+        return (
+            self.bias[items] + f @ self.beta + (self.user[users] * self.item[items]).sum(-1)
+            + (self.theta[users] * self.proj(f)).sum(-1)
+        )
 
     def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
         vec, bias = self.item_repr(items)
