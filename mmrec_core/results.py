@@ -37,7 +37,8 @@ NO_CONTENT = "none"
 ID_COLUMNS = ("setting", "model", "seed")
 COUNT_COLUMNS = ("n_train_pairs", "n_test_pairs")
 NON_METRIC_COLUMNS = (*ID_COLUMNS, "error", "shared", "fit_seconds", "eval_seconds")
-HEADLINE_METRICS = ("train_accuracy", "test_accuracy", "auc", "recall@10", "ndcg@10", "recall@20", "coverage@10")
+HEADLINE_METRICS = ("train_accuracy", "test_accuracy", "auc", "recall@10", "val_ndcg@10", "ndcg@10", "recall@20",
+                    "coverage@10")
 
 
 @dataclass
@@ -58,6 +59,11 @@ class StudyResult:
         report, history, y_test, y_pred ... ; ``classifier_info`` says which rows it used.
     protocol:
         The evaluation protocol in words (split, K, candidate set, seeds).
+    selection:
+        ``"setting/model"`` -> what model selection chose on the validation split: ``settings`` (with the
+        chosen ``epochs``), ``metric``, ``validation`` (its value), ``refit`` and every trial.
+    errors:
+        Every requested job that failed or was skipped: ``{"step", "error"}``.
     per_user:
         ``(setting, model, seed)`` -> per-user metric arrays, when the evaluator provides them (kept in
         memory for paired tests; not written to JSON).
@@ -76,6 +82,7 @@ class StudyResult:
     embeddings: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
+    selection: dict[str, dict[str, Any]] = field(default_factory=dict)
     per_user: dict[tuple[str, str, int], dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     models: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -129,11 +136,7 @@ class StudyResult:
 
     def to_markdown(self, metrics: tuple[str, ...] = HEADLINE_METRICS, digits: int = 4) -> str:
         """The display table as a GitHub markdown table (no extra dependency)."""
-        frame = self.table(metrics, digits)
-        head = "| " + " | ".join(frame.columns) + " |"
-        rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-        body = ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-        return "\n".join([head, rule, *body])
+        return markdown_table(self.table(metrics, digits))
 
     def paired_tests(self, metric: str = "ndcg@10") -> pd.DataFrame:
         """Paired t-tests between the models of each setting (and against setting ``none``).
@@ -173,6 +176,18 @@ class StudyResult:
         b = rows[(rows.setting == sb) & (rows.model == mb)].set_index("seed")[metric]
         common = sorted(set(a.index) & set(b.index))
         return a.loc[common].to_numpy(float), b.loc[common].to_numpy(float), "seeds"
+
+    def selection_table(self) -> pd.DataFrame:
+        """One row per selected (setting, model): the chosen settings, epochs, validation value, trials."""
+        rows = []
+        for key, sel in self.selection.items():
+            setting, model = key.split("/", 1)
+            settings = dict(sel.get("settings") or {})
+            metric = sel.get("metric", "ndcg@10")
+            rows.append({"setting": setting, "model": model, **settings,
+                         f"validation {metric}": sel.get("validation"), "trials": len(sel.get("trials") or []),
+                         "refit": sel.get("refit")})
+        return pd.DataFrame(rows)
 
     def history_frame(self) -> pd.DataFrame:
         """Training histories as one tidy frame (setting, model, seed, epoch, loss, ...)."""
@@ -228,6 +243,7 @@ class StudyResult:
             "load_report": self.load_report,
             "embeddings": self.embeddings,
             "timings": self.timings,
+            "selection": self.selection,
             "errors": self.errors,
         })
 
@@ -268,8 +284,22 @@ class StudyResult:
             embeddings=data.get("embeddings") or {},
             timings=data.get("timings") or {},
             errors=data.get("errors") or [],
+            selection=data.get("selection") or {},
             created=data.get("created", ""),
         )
+
+
+def markdown_table(frame: pd.DataFrame) -> str:
+    """A frame as a GitHub markdown table (floats with 4 significant digits; no extra dependency)."""
+
+    def cell(v: Any) -> str:
+        v = _plain(v)
+        return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
 
 
 def runs_dir() -> Path:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mmrec_core.config import FUSIONS, SPLITS, StudyConfig, TrainConfig
 from mmrec_core.progress import ProgressCallback, Reporter
 from mmrec_core.rating import MODALITIES, classifier_inputs, run_classifier
@@ -94,9 +96,21 @@ def validate_config(config: StudyConfig) -> None:
                 raise bad("classifier modality", modality, MODALITIES)
     if config.train.early_stopping_patience is not None:
         raise StudyConfigError(
-            "train.early_stopping_patience must be null in a study: it has only a train and a test split, and "
-            "stopping on test would leak it (the curves show test NDCG@10 per epoch without selecting on it)"
+            "train.early_stopping_patience must be null in a study: models stop early on the validation split "
+            "through selection.patience (set selection to null for fixed epochs)"
         )
+    if config.selection is not None:
+        from mmrec_core.selection import check_metric
+
+        try:
+            check_metric(config.selection.metric)
+        except ValueError as exc:
+            raise StudyConfigError(str(exc)) from None
+        if config.split.validation_frac <= 0 and config.split.protocol != "leave-last-out":
+            raise StudyConfigError(
+                "model selection needs a validation split: set split.validation_frac above 0 "
+                "(0.2 by default), or selection to null for fixed epochs"
+            )
     if not config.seeds:
         raise StudyConfigError("seeds is empty: give at least one seed")
     if not config.models and config.classifier is None:
@@ -191,7 +205,8 @@ def run_ranking(
     if truth is not None and not oracle_ok:
         log.warning("oracle skipped: %d x %d is too large a score matrix", data.inter.n_users, data.inter.n_items)
     jobs = _jobs(config, oracle_ok)
-    result.protocol = protocol_description(config.split, config.eval, config.seeds, n_items=data.inter.n_items)
+    result.protocol = protocol_description(config.split, config.eval, config.seeds, n_items=data.inter.n_items,
+                                           selection=config.selection)
     result.dataset = data.summary()
     result.load_report = data.dataset.report.to_dict()
     if emb is not None:
@@ -199,6 +214,7 @@ def run_ranking(
     rep = Reporter(progress, "study: ranking", len(jobs) * len(config.seeds), "runs")
     rows: list[dict[str, Any]] = []
     features: dict[str, Any] = {}
+    selections: dict[tuple[str, str], Any] = {}
     last_setting = None
     for setting, model in jobs:
         if setting != last_setting and last_setting is not None and checkpoint is not None:
@@ -211,9 +227,10 @@ def run_ranking(
             rep.update(rep.done, message=f"{setting}/{model} seed {seed}")
             if error is not None:
                 rows.append({"setting": setting, "model": model, "seed": seed, "error": error})
+                result.errors.append({"step": f"{setting}/{model} seed {seed}", "error": error})
             else:
                 rows.append(_fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoch, result,
-                                     keep_models))
+                                     keep_models, selections))
             rep.advance()
     _merge_rows(result, rows)
     if not result.results.empty:
@@ -233,11 +250,14 @@ def _features(setting: str, emb, cache: dict[str, Any], result: StudyResult) -> 
 
             try:
                 fused = fuse(emb, setting)
-                cache[setting] = (fused, None)
                 result.embeddings.setdefault("fusions", {})[setting] = {
                     "dim": int(fused.features.shape[1]), "items_with_features": int(fused.has_features.sum()),
                     "text_fallback": int(fused.text_fallback),
                 }  # fmt: skip
+                unusable = unusable_features(fused, setting)
+                if unusable is not None:
+                    log.warning("setting %s skipped: %s", setting, unusable)
+                cache[setting] = (None, f"skipped: {unusable}") if unusable else (fused, None)
             except Exception as exc:  # noqa: BLE001 - one setting's failure must not end the study
                 log.error("fusion %s failed: %s", setting, exc)
                 cache[setting] = (None, _describe(exc))
@@ -245,8 +265,26 @@ def _features(setting: str, emb, cache: dict[str, Any], result: StudyResult) -> 
     return cache[setting]
 
 
+def unusable_features(fused, setting: str) -> str | None:
+    """Why a setting's item features cannot rank anything (None when they can).
+
+    A content model on features that are missing or identical for every item scores all items alike, and
+    its metrics then only measure the tie-breaking rule: such a setting is skipped, never reported.
+    """
+    has = np.asarray(fused.has_features, bool)
+    n, total = int(has.sum()), len(has)
+    what = "a picture" if setting == "image" else f"{setting} features"
+    if n < 2:
+        hint = " (check the Load report's missing pictures, or use the text or concat setting)" if setting == "image" else ""
+        return f"{n} of {total} items have {what}, so every item would score alike{hint}"
+    rows = np.asarray(fused.features)[has]
+    if np.all(rows == rows[:1]):
+        return f"the {setting} features of all {n} items with {what} are identical, so every item would score alike"
+    return None
+
+
 def _fit_one(config, data: StudyData, setting, model, seed, fused, truth, progress, on_epoch, result,
-             keep_models) -> dict[str, Any]:
+             keep_models, selections) -> dict[str, Any]:
     """One row: fit, Study A's train/test pair accuracy, full ranking, cold start. Errors become the row."""
     from mmrec_core.data.interactions import Pairs, ranking_data
     from mmrec_core.evaluate import evaluate_cold_start, evaluate_pairs, evaluate_ranking
@@ -263,28 +301,33 @@ def _fit_one(config, data: StudyData, setting, model, seed, fused, truth, progre
             None if fused is None else fused.features, None if fused is None else fused.has_features,
             max_pairs_per_user=sc.max_pairs_per_user, seed=sc.seed,
         )  # fmt: skip
-        if model == ORACLE:
-            ranker = FixedScoreRanker(truth.affinity(data.inter.user_ids, data.inter.item_ids))
-        else:
-            ranker = create_ranker(model, model_train_config(model, config.train, seed))
-        epochs = getattr(ranker.config, "epochs", None) if ranker.trained else None
-        bar = Reporter(progress, f"train {key}", epochs, "epochs")
+        bars = _EpochBars(progress, key)
 
         def hook(record: dict[str, Any]) -> None:
             record = {**record, "setting": setting, "model": model, "seed": seed}
-            bar.update(int(record.get("epoch", 0)), metrics={"loss": record.get("loss")})
+            bars.update(record)
             if on_epoch is not None:
                 on_epoch(record)
 
-        if ranker.trained and config.eval.monitor_epochs and ranker.config.early_stopping_patience is None:
-            ranker.fit(rd, callback=hook, validation=_epoch_monitor(data, config))
+        if model == ORACLE:
+            ranker = FixedScoreRanker(truth.affinity(data.inter.user_ids, data.inter.item_ids)).fit(rd)
         else:
-            ranker.fit(rd, callback=hook)
-        if epochs:
-            bar.update(epochs)  # closes the bar when early stopping ended training sooner
+            base = model_train_config(model, config.train, seed)
+            ranker = create_ranker(model, base)
+            if ranker.trained and config.selection is not None:
+                ranker, history = _selected_fit(config, data, setting, model, seed, base, fused, rd, hook,
+                                                selections, result)
+                row[f"val_{config.selection.metric}"] = selections[(setting, model)].best.value
+            elif ranker.trained and config.eval.monitor_epochs:
+                ranker.fit(rd, callback=hook, validation=_epoch_monitor(data, config))
+                history = ranker.history
+            else:
+                ranker.fit(rd, callback=hook)
+                history = ranker.history
+            if history:
+                result.histories.setdefault(key, []).extend({**h, "seed": seed} for h in history)
+        bars.close()
         row["fit_seconds"] = time.perf_counter() - start
-        if ranker.history:
-            result.histories.setdefault(key, []).extend({**h, "seed": seed} for h in ranker.history)
         start = time.perf_counter()
         has = None if fused is None else fused.has_features
         tr = evaluate_pairs(ranker, Pairs(rd.pair_users, rd.pair_pos, rd.pair_neg), has)
@@ -313,9 +356,63 @@ def _fit_one(config, data: StudyData, setting, model, seed, fused, truth, progre
     return row
 
 
+def _selected_fit(config: StudyConfig, data: StudyData, setting: str, model: str, seed: int, base: TrainConfig,
+                  fused, rd, hook: EpochHook, selections: dict[tuple[str, str], Any], result: StudyResult):
+    """The final model of a trained ranker under model selection, and the curve to show for it.
+
+    Settings are chosen once per (setting, model), with the first seed, on the validation split; every seed
+    then trains with them (:meth:`mmrec_core.selection.Selection.final_model`).
+    """
+    from mmrec_core.data.interactions import ranking_data
+    from mmrec_core.selection import Validator, select
+
+    chosen = selections.get((setting, model))
+    history: list[dict[str, Any]] = []
+    if chosen is None:
+        sc = config.split
+        fit_rd = ranking_data(
+            data.inter, data.split.for_validation(),
+            None if fused is None else fused.features, None if fused is None else fused.has_features,
+            max_pairs_per_user=sc.max_pairs_per_user, seed=sc.seed,
+        )  # fmt: skip
+        validator = Validator(data.inter, data.split, config.selection, seed=sc.seed)
+        explicit = {f for f in _SEARCHABLE if getattr(config.train, f) != getattr(TrainConfig(), f)}
+        chosen = select(model, base, fit_rd, validator, config.selection, explicit=explicit, callback=hook)
+        selections[(setting, model)] = chosen
+        result.selection[f"{setting}/{model}"] = chosen.to_dict()
+        history = chosen.best.history
+    final = chosen.final_model(rd, seed, callback=hook)
+    return final, history
+
+
+_SEARCHABLE = ("lr", "weight_decay", "factors", "hidden", "batch_size")
+
+
+class _EpochBars:
+    """One progress bar per trial or refit of a model; a bar closes when the next one starts."""
+
+    def __init__(self, progress: ProgressCallback | None, key: str):
+        self.progress, self.key = progress, key
+        self.bar: Reporter | None = None
+        self.label = ""
+
+    def update(self, record: dict[str, Any]) -> None:
+        trial, phase = record.get("trial"), record.get("phase")
+        label = f"train {self.key}" + (f" trial {trial}" if trial else "") + (" refit" if phase == "refit" else "")
+        if label != self.label:
+            self.close()
+            self.bar, self.label = Reporter(self.progress, label, record.get("epochs"), "epochs"), label
+        self.bar.update(int(record.get("epoch", 0)), metrics={"loss": record.get("loss")})
+
+    def close(self) -> None:
+        if self.bar is not None and self.bar.total:
+            self.bar.update(self.bar.total)  # closes a bar that early stopping ended sooner
+        self.bar = None
+
+
 def _epoch_monitor(data: StudyData, config: StudyConfig) -> Callable[[Any], dict[str, float]]:
-    """Test NDCG@10 after each epoch, for the live curves. Reported only: studies never pass an early-stopping
-    patience to the rankers (selecting on the test split would leak it), so no epoch is chosen on it."""
+    """Test NDCG@10 after each epoch of a fixed-epoch fit, for teaching curves (``eval.monitor_epochs``).
+    Reported only: no patience is passed with it, so no epoch is chosen on the test split."""
     from mmrec_core.evaluate import evaluate_ranking
 
     monitor_eval = dataclasses.replace(config.eval, ks=(10,))
@@ -396,6 +493,8 @@ def run_study(
             result.classifier, result.classifier_info = timed(
                 "classifier", lambda: run_classifier(config, dataset, emb, progress, on_epoch)
             )
+            result.errors.extend({"step": f"classifier {m}", "error": out["error"]}
+                                 for m, out in result.classifier.items() if "error" in out)
     finally:
         timings["total"] = time.perf_counter() - total
         save(result)

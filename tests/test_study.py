@@ -13,6 +13,8 @@ from mmrec_core.config import (
     ClassifierConfig,
     DataConfig,
     EmbedConfig,
+    SelectionConfig,
+    SplitConfig,
     StudyConfig,
     TrainConfig,
     load_config,
@@ -28,6 +30,7 @@ from mmrec_core.study import (
 )
 
 CONTENT_MODELS = ("dot", "mlp-bpr", "vbpr")
+FAST_SELECTION = SelectionConfig(max_epochs=3, patience=2, trials=2)
 FUSIONS = ("concat", "text", "image")
 
 
@@ -39,6 +42,7 @@ def tiny_config(**changes) -> StudyConfig:
         fusions=FUSIONS,
         train=TrainConfig(epochs=2),
         classifier=ClassifierConfig(epochs=2, max_images=400),
+        selection=FAST_SELECTION,
     )
     return dataclasses.replace(base, **changes)
 
@@ -120,16 +124,38 @@ def test_json_has_the_study_shape_and_reads_back(study):
 def test_progress_epochs_histories_and_tests(study):
     result, out, events, epochs = study
     stages = {e.stage for e in events}
-    assert "study: ranking" in stages and "train concat/mlp-bpr" in stages
+    assert {"study: ranking", "train concat/mlp-bpr trial 1", "train concat/mlp-bpr trial 2"} <= stages
+    assert "train concat/mlp-bpr refit" in stages
     mlp = [e for e in epochs if e.get("setting") == "concat" and e.get("model") == "mlp-bpr"]
-    assert [e["epoch"] for e in mlp] == [1, 2] and all("loss" in e for e in mlp)
+    trial1 = [e["epoch"] for e in mlp if e.get("trial") == 1]
+    assert trial1 == list(range(1, len(trial1) + 1)) and 1 <= len(trial1) <= 3
+    assert all("loss" in e for e in mlp) and any(e.get("phase") == "refit" for e in mlp)
     assert any(e.get("setting") == "classifier" for e in epochs)
-    assert [h["epoch"] for h in result.histories["concat/mlp-bpr"]] == [1, 2]
+    history = result.histories["concat/mlp-bpr"]
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
+    assert all("val ndcg@10" in h for h in history)
     tests = result.paired_tests("ndcg@10")
     assert not tests.empty and (tests["over"] == "users").all()
     assert tests["p"].between(0, 1).all()
     assert list_runs(out.parent) == [out]
     assert {"load", "embed", "ranking", "classifier", "total"} <= set(result.timings)
+
+
+def test_selected_settings_are_in_the_result_and_the_json(study):
+    result, out, *_ = study
+    trained = {(s, m) for s, m in zip(result.results["setting"], result.results["model"], strict=True)
+               if m in ("mlp-bpr", "bpr-mf", "vbpr")}
+    assert {tuple(k.split("/", 1)) for k in result.selection} == trained
+    chosen = result.selection["none/bpr-mf"]
+    assert chosen["metric"] == "ndcg@10" and len(chosen["trials"]) == 2 and chosen["refit"] is True
+    assert set(chosen["settings"]) >= {"lr", "weight_decay", "factors", "epochs"}
+    assert 1 <= chosen["settings"]["epochs"] <= 3
+    row = result.results.set_index(["setting", "model"]).loc[(NO_CONTENT, "bpr-mf")]
+    assert row["val_ndcg@10"] == pytest.approx(chosen["validation"])
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["selection"]["none/bpr-mf"]["settings"] == chosen["settings"]
+    assert StudyResult.from_json(out).selection_table().equals(result.selection_table())
+    assert "validation" in result.protocol and "selected on validation ndcg@10" in result.protocol
 
 
 def test_a_failing_model_is_recorded_and_the_rest_kept(monkeypatch, tmp_path):
@@ -158,8 +184,7 @@ def test_a_failing_model_is_recorded_and_the_rest_kept(monkeypatch, tmp_path):
 def test_seeds_give_mean_and_spread():
     from mmrec_core.data.sources import load_dataset
 
-    config = tiny_config(fusions=("text",), models=("bpr-mf",), seeds=(1, 2), classifier=None,
-                         train=TrainConfig(epochs=1))
+    config = tiny_config(fusions=("text",), models=("bpr-mf",), seeds=(1, 2), classifier=None)
     data = prepare_interactions(load_dataset(config.data), config)
     result = run_ranking(config, data)
     assert sorted(result.results.query("model == 'bpr-mf'")["seed"]) == [1, 2]
@@ -171,9 +196,9 @@ def test_seeds_give_mean_and_spread():
 
 
 def test_model_defaults_apply_only_where_the_config_keeps_the_default():
-    assert model_train_config("bpr-mf", TrainConfig(), 7).epochs == 30
+    assert model_train_config("bpr-mf", TrainConfig(), 7).epochs == 60
     mine = model_train_config("bpr-mf", TrainConfig(epochs=2), 7)
-    assert mine.epochs == 2 and mine.seed == 7 and mine.lr == 1e-2
+    assert mine.epochs == 2 and mine.seed == 7 and mine.lr == 1e-3 and mine.weight_decay == 1e-2
     assert model_train_config("mlp-bpr", TrainConfig(), 3) == dataclasses.replace(TrainConfig(), seed=3, batch_size=32)
     assert model_train_config("dot", TrainConfig(), 3) == dataclasses.replace(TrainConfig(), seed=3)
 
@@ -194,16 +219,70 @@ def test_invalid_configs_fail_before_any_work(changes, match):
         validate_config(tiny_config(**changes))
 
 
-def test_trained_rankers_report_test_ndcg_per_epoch_for_the_curves(study):
-    result, *_ = study
-    for key, epochs in result.histories.items():
-        if key.endswith(("mlp-bpr", "bpr-mf", "vbpr")):
-            values = [e["test ndcg@10"] for e in epochs]
-            assert len(values) == len(epochs) and all(0 <= v <= 1 for v in values), key
-            assert "best_epoch" not in epochs[-1], key  # monitored, not selected on
+def test_fixed_epochs_can_monitor_test_ndcg_per_epoch_without_selecting_on_it():
+    from mmrec_core.config import EvalConfig
+    from mmrec_core.data.sources import load_dataset
+
+    config = tiny_config(fusions=(), models=("bpr-mf",), classifier=None, selection=None,
+                         eval=EvalConfig(monitor_epochs=True))
+    data = prepare_interactions(load_dataset(config.data), config)
+    result = run_ranking(config, data)
+    epochs = result.histories["none/bpr-mf"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert all(0 <= e["test ndcg@10"] <= 1 for e in epochs)
+    assert "best_epoch" not in epochs[-1]  # monitored, not selected on
+    assert result.selection == {} and "fixed epochs" in result.protocol
 
 
-def test_a_study_refuses_early_stopping_on_its_test_split():
+def test_a_study_refuses_early_stopping_outside_selection():
     config = tiny_config(train=TrainConfig(early_stopping_patience=3))
-    with pytest.raises(StudyConfigError, match="leak"):
+    with pytest.raises(StudyConfigError, match="selection.patience"):
         validate_config(config)
+
+
+def test_selection_needs_a_validation_split():
+    with pytest.raises(StudyConfigError, match="validation_frac"):
+        validate_config(tiny_config(split=SplitConfig(validation_frac=0.0)))
+    validate_config(tiny_config(split=SplitConfig(validation_frac=0.0), selection=None))
+    with pytest.raises(StudyConfigError, match="metric"):
+        validate_config(tiny_config(selection=SelectionConfig(metric="ndcg@0")))
+
+
+def test_two_identical_runs_give_identical_metrics():
+    """Ties (popularity, the oracle) break by lower item index: every metric repeats exactly."""
+    from mmrec_core.data.sources import load_dataset
+
+    config = tiny_config(fusions=("text",), models=("popularity", "dot", "bpr-mf"), classifier=None)
+    dataset = load_dataset(config.data)
+    runs = [run_ranking(config, prepare_interactions(dataset, config)).results for _ in range(2)]
+    metrics = [c for c in runs[0].columns if c not in ("fit_seconds", "eval_seconds", "error")]
+    pd.testing.assert_frame_equal(runs[0][metrics], runs[1][metrics])
+
+
+def test_a_setting_without_usable_features_is_skipped_with_its_reason(tmp_path):
+    """No picture loaded: the image setting is not scored by ties, and says why; the text setting runs."""
+    from mmrec_core.data.sources import load_dataset
+    from mmrec_core.study import embed_catalogue
+
+    config = tiny_config(fusions=("image", "text"), models=("dot", "mlp-bpr"), classifier=None)
+    dataset = load_dataset(config.data)
+    emb = embed_catalogue(dataset, config)
+    emb = dataclasses.replace(emb, image_ok=np.zeros_like(emb.image_ok), image=np.zeros_like(emb.image))
+    result = run_ranking(config, prepare_interactions(dataset, config), emb)
+    rows = result.results.set_index(["setting", "model"])
+    for model in ("dot", "mlp-bpr"):
+        assert rows.loc[("image", model), "error"].startswith("skipped: 0 of 60 items have a picture")
+        assert pd.isna(rows.loc[("image", model), "ndcg@10"]) if "ndcg@10" in rows else True
+        assert pd.isna(rows.loc[("text", model), "error"])
+    assert [e["step"] for e in result.errors] == ["image/dot seed 42", "image/mlp-bpr seed 42"]
+    assert "Load report" in result.errors[0]["error"]
+
+
+def test_identical_features_are_unusable_too():
+    from mmrec_core.embeddings import Fused
+    from mmrec_core.study import unusable_features
+
+    ones = np.ones((5, 3), np.float32)
+    assert "identical" in unusable_features(Fused(ones, np.ones(5, bool), 0), "text")
+    assert "1 of 5 items" in unusable_features(Fused(ones, np.eye(5, dtype=bool)[0], 0), "concat")
+    assert unusable_features(Fused(np.eye(5, 3, dtype=np.float32), np.ones(5, bool), 0), "text") is None
