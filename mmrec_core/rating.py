@@ -21,6 +21,7 @@ from mmrec_core.progress import ProgressCallback, Reporter
 log = logging.getLogger("mmrec.rating")
 
 MODALITIES = ("text+image", "text", "image")
+MIN_ROWS = 20  # below this a stratified 80/20 split leaves a test set of a handful of reviews
 
 EpochHook = Callable[[dict[str, Any]], None]
 
@@ -95,6 +96,11 @@ def run_classifier(
         log.debug("traceback", exc_info=True)
         return {m: {"error": _describe(exc)} for m in cc.modalities}, {"error": _describe(exc)}
     info["embed_seconds"] = time.perf_counter() - start
+    info["validation"] = validation_text(cc)
+    if len(ratings) < MIN_ROWS:
+        error = too_few_rows(info)
+        log.error("classifier: %s", error)
+        return {m: {"error": error} for m in cc.modalities}, {**info, "error": error}
     out: dict[str, dict[str, Any]] = {}
     for modality in cc.modalities:
         start = time.perf_counter()
@@ -124,6 +130,23 @@ def run_classifier(
             log.debug("traceback", exc_info=True)
             out[modality] = {"error": _describe(exc)}
     return out, info
+
+
+def validation_text(cc) -> str:
+    """What the classifier's early stopping and learning-rate schedule watch, in words (for every table)."""
+    if cc.validation == "test":
+        return "selects on test, as the original notebook did (early stopping watches the test split)"
+    return f"early stopping watches 10 % of train (stratified, seed {cc.seed}); the test split is read once"
+
+
+def too_few_rows(info: dict[str, Any]) -> str:
+    """One sentence: how many reviews had a loaded picture, and what to do."""
+    reviews, rows = int(info.get("reviews", 0)), int(info.get("rows", 0))
+    return (
+        f"only {rows} of {reviews} reviews have a loaded picture of their item, and the classifier needs at "
+        f"least {MIN_ROWS}: load more reviews and meta lines (or a source whose items have pictures), and check "
+        "the Load report's missing pictures"
+    )
 
 
 def _describe(exc: BaseException) -> str:

@@ -40,6 +40,7 @@ def write_config(path: Path, **fields) -> Path:
         "fusions": ["concat", "text"],
         "models": ["popularity", "dot", "mlp-bpr"],
         "train": {"epochs": 1},
+        "selection": {"max_epochs": 2, "patience": 1, "trials": 1},
         "classifier": {"epochs": 1, "max_images": 200, "modalities": ["text+image"]},
         **fields,
     }
@@ -58,7 +59,24 @@ def test_study_runs_end_to_end_and_writes_results(tmp_path):
     assert 0 <= data["settings"]["text"]["mlp-bpr"]["test_accuracy"] <= 1
     assert "accuracy" in data["classifier"]["text+image"]
     assert "| concat | mlp-bpr |" in proc.stdout and "wrote" in proc.stdout
+    assert "selected on the validation split" in proc.stdout and data["selection"]["text/mlp-bpr"]["settings"]
+    assert "classifier: early stopping watches 10 % of train" in proc.stdout
+    assert data["errors"] == []
     assert load_config(StudyConfig, out / "config.json").name == "cli-tiny"
+
+
+def test_a_failed_job_is_listed_and_exits_3(tmp_path, capsys):
+    """The classifier cannot train on 5 reviews: the ranking results stay, the failure is named, exit 3."""
+    config = write_config(tmp_path / "study.json", fusions=["text"], models=["popularity"],
+                          classifier={"epochs": 1, "max_images": 5, "modalities": ["text", "image"]})
+    code = main(["-q", "study", "--config", str(config), "--out", str(tmp_path / "run")])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "2 requested job(s) failed or were skipped (exit code 3)" in out
+    assert "classifier text: only 5 of" in out and "reviews have a loaded picture" in out
+    saved = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [e["step"] for e in saved["errors"]] == ["classifier text", "classifier image"]
+    assert "popularity" in saved["settings"]["none"]
 
 
 def test_unknown_field_exits_2_with_one_line(tmp_path):
