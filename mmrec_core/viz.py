@@ -67,7 +67,9 @@ def interactions_per_user(
     return fig
 
 
-def training_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None, title: str = "") -> go.Figure:
+def training_curves(
+    history: pd.DataFrame, metrics: Sequence[str] | None = None, title: str = "", points: pd.DataFrame | None = None
+) -> go.Figure:
     """Loss and metrics per epoch, one subplot per metric, one line per model.
 
     Parameters
@@ -76,9 +78,12 @@ def training_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None,
         Tidy frame with columns ``model``, ``epoch`` and one column per metric (missing values allowed).
     metrics:
         Columns to plot; default every numeric column except ``epoch``/``epochs``.
+    points:
+        Single values to mark beside the curves (:func:`test_points`): columns ``model``, ``epoch``,
+        ``column`` (the subplot) and ``value``; drawn as stars in the model's colour, named ``<model> test``.
     """
     if metrics is None:
-        skip = {"model", "epoch", "epochs", "setting", "seed", "seconds", "best_epoch", "lr"}
+        skip = {"model", "epoch", "epochs", "setting", "seed", "seconds", "best_epoch", "lr", "trial", "phase"}
         metrics = [c for c in history.columns if c not in skip and pd.api.types.is_numeric_dtype(history[c])]
     metrics = [m for m in metrics if m in history.columns and history[m].notna().any()]
     if not metrics:
@@ -104,8 +109,38 @@ def training_curves(history: pd.DataFrame, metrics: Sequence[str] | None = None,
             )
         fig.update_xaxes(title_text="epoch", row=1, col=col)
         fig.update_yaxes(title_text=metric, row=1, col=col)
+    for p in ([] if points is None or points.empty else points.to_dict("records")):
+        if p["column"] not in metrics or str(p["model"]) not in colours:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[p["epoch"]], y=[float(p["value"])], mode="markers", name=f"{p['model']} test",
+                legendgroup=str(p["model"]), showlegend=False,
+                marker=dict(symbol="star", size=13, color=colours[str(p["model"])], line=dict(width=1, color="#111827")),
+            ),
+            row=1, col=list(metrics).index(p["column"]) + 1,
+        )
     fig.update_layout(title=title or None, **_LAYOUT)
     return fig
+
+
+def test_points(rows: pd.DataFrame, selection: dict[str, dict], *, by_setting: bool = False) -> pd.DataFrame:
+    """The test value of each selected model at its chosen epoch, to mark on its validation curve.
+
+    ``rows`` are a study's result rows (mean over seeds is taken); ``selection`` is ``StudyResult.selection``.
+    Returns columns ``model`` (``setting/model`` when ``by_setting``), ``epoch``, ``column``, ``value``.
+    """
+    out = []
+    for key, sel in selection.items():
+        setting, model = key.split("/", 1)
+        metric = sel.get("metric", "ndcg@10")
+        mine = rows[(rows["setting"] == setting) & (rows["model"] == model)] if not rows.empty else rows
+        epoch = (sel.get("settings") or {}).get("epochs")
+        if mine.empty or metric not in mine or epoch is None or mine[metric].isna().all():
+            continue
+        out.append({"model": key if by_setting else model, "epoch": epoch, "column": f"val {metric}",
+                    "value": float(mine[metric].mean())})
+    return pd.DataFrame(out, columns=["model", "epoch", "column", "value"])
 
 
 def confusion_matrix(

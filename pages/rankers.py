@@ -16,9 +16,9 @@ if emb is None:
     st.page_link("pages/embeddings.py", label="Go to Embeddings", icon=":material/scatter_plot:")
 
 names = [m for m, needs in rankers_view.model_names() if emb is not None or not needs]
-models, split, train = controls.ranker_controls(names)
+models, split, train, selection = controls.ranker_controls(names)
 fusion = rankers_view.usable_fusion(emb, (state.get(state.EMBED) or state.default_embed_config()).fusion)
-config = rankers_view.study_config(tuple(m for m in models if m in names), split, train, (fusion,))
+config = rankers_view.study_config(tuple(m for m in models if m in names), split, train, (fusion,), selection)
 st.caption(f"Fusion: **{fusion}** (set on the Embeddings page). The demo adds the **oracle**: the hidden "
            "taste the ratings were drawn from, the ceiling a model can reach.")
 if st.button("Train rankers", type="primary", key="train-rankers", disabled=not config.models):
@@ -35,7 +35,7 @@ if run is not None:
     rankers_view.curves(run["result"], key="ranker-curves")
     rankers_view.downloads(run["result"], run["config"], "rankers")
 else:
-    st.info("Pick models and press **Train rankers**. 5 epochs on the demo takes seconds.")
+    st.info("Pick models and press **Train rankers**. The line under the controls says what will run.")
 
 st.subheader("Fusion ablation")
 if emb is None:

@@ -12,10 +12,12 @@ import streamlit as st
 
 from mmrec_core.config import (
     FUSIONS,
+    SELECTION_BUDGETS,
     SPLITS,
     ClassifierConfig,
     DataConfig,
     EmbedConfig,
+    SelectionConfig,
     SplitConfig,
     TrainConfig,
     cache_dir,
@@ -139,16 +141,29 @@ def embed_controls() -> EmbedConfig:
     return replace(default, encoder=name, fusion=fusion)
 
 
-def ranker_controls(available: list[str]) -> tuple[tuple[str, ...], SplitConfig, TrainConfig]:
-    """Models, split protocol and training settings."""
+def ranker_controls(available: list[str]) -> tuple[tuple[str, ...], SplitConfig, TrainConfig, SelectionConfig | None]:
+    """Models, split protocol, the model-selection budget and the seed; a caption says what will really run."""
+    from mmrec_core.selection import plan_text
+
     models = st.multiselect("Models", available, key=state.widget_default("w:models", list(available)))
     c1, c2, c3, c4 = st.columns(4)
     protocol = c1.selectbox("Split protocol", list(SPLITS), key=state.widget_default("w:split", SPLITS[0]))
-    epochs = c2.number_input("Epochs", 1, 200, key=state.widget_default("w:epochs", 5))
-    lr = c3.number_input("Learning rate", 1e-5, 1.0, format="%.4f", key=state.widget_default("w:lr", 1e-3))
+    budget = c2.selectbox("Model selection", list(SELECTION_BUDGETS), format_func=BUDGET_LABELS.get,
+                          key=state.widget_default("w:selection", "quick"),
+                          help="full: the CLI's default study (a search over each model's settings); quick: "
+                               "each model's own settings, early-stopped on validation; off: fixed epochs")
+    selection = SELECTION_BUDGETS.get(budget, SELECTION_BUDGETS["quick"])
+    if selection is not None:
+        cap = c3.number_input("Max epochs", 1, 1000, key=state.widget_default("w:epochs", selection.max_epochs),
+                              help="early stopping on the validation split usually ends training sooner")
+        selection = replace(selection, max_epochs=int(cap))
     seed = c4.number_input("Seed", 0, 9999, key=state.widget_default("w:seed", 42))
-    return (tuple(models), SplitConfig(protocol=protocol, seed=int(seed)),
-            TrainConfig(epochs=int(epochs), lr=float(lr), seed=int(seed)))
+    train = TrainConfig(seed=int(seed))
+    st.caption(plan_text(tuple(models), selection, train))
+    return tuple(models), SplitConfig(protocol=protocol, seed=int(seed)), train, selection
+
+
+BUDGET_LABELS = {"quick": "quick (early stopping)", "full": "full (search settings)", "off": "off (fixed epochs)"}
 
 
 def classifier_controls() -> ClassifierConfig:

@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from mmrec_core import viz
-from mmrec_core.config import EvalConfig, SplitConfig, StudyConfig, TrainConfig, to_dict
+from mmrec_core.config import EvalConfig, SelectionConfig, SplitConfig, StudyConfig, TrainConfig, to_dict
 from mmrec_core.ui import components, loaders, state, steps
 from mmrec_core.ui.progress import CurveBridge
 
-TABLE_METRICS = ("train_accuracy", "test_accuracy", "auc", "recall@10", "ndcg@10", "hr@10", "mrr@10",
+TABLE_METRICS = ("train_accuracy", "test_accuracy", "auc", "recall@10", "val_ndcg@10", "ndcg@10", "hr@10", "mrr@10",
                  "recall@20", "ndcg@20", "coverage@10", "novelty@10")
 HINT = "try fewer models or epochs; if it persists, recompute the embeddings on the Embeddings page."
 
@@ -34,10 +34,12 @@ def usable_fusion(emb: Any, fusion: str) -> str:
     return "concat" if fusion == "mean" and emb is not None and not emb.shared_space else fusion
 
 
-def study_config(models: tuple[str, ...], split: SplitConfig, train: TrainConfig, fusions: tuple[str, ...]) -> StudyConfig:
+def study_config(models: tuple[str, ...], split: SplitConfig, train: TrainConfig, fusions: tuple[str, ...],
+                 selection: SelectionConfig | None = None) -> StudyConfig:
     embed = state.get(state.EMBED) or state.default_embed_config()
     return StudyConfig(name="dashboard", data=state.get(state.DATA) or state.default_data_config(), split=split,
-                       embed=embed, fusions=fusions, models=models, train=train, eval=EvalConfig(), classifier=None)
+                       embed=embed, fusions=fusions, models=models, train=train, eval=EvalConfig(), classifier=None,
+                       selection=selection)
 
 
 def _interactions(ds: Any, config: StudyConfig) -> Any:
@@ -78,17 +80,27 @@ def results_table(result: Any) -> None:
     st.table(table, hide_index=True, border="horizontal")
     for err in result.errors:
         st.warning(f"{err['step']}: {err['error']}")
+    chosen = result.selection_table()
+    if not chosen.empty:
+        st.markdown("**Selected settings** (chosen on the validation split; the test set is read once per model)")
+        st.dataframe(chosen, hide_index=True, key=f"selected-{id(result)}")
 
 
 def curves(result: Any, key: str) -> None:
+    """Loss and validation metric per epoch of each selected model, with its test value at the chosen epoch."""
     history = result.history_frame()
     if history.empty:
         return
-    if history["setting"].nunique() > 1:
+    several = history["setting"].nunique() > 1
+    if several:
         history = history.assign(model=history["setting"] + "/" + history["model"])
     if "seed" in history and history["seed"].nunique() > 1:
         history = history.groupby(["model", "epoch"], as_index=False).mean(numeric_only=True)
-    st.plotly_chart(viz.training_curves(history, title="Training curves"), key=key)
+    points = viz.test_points(result.ok_rows(), result.selection, by_setting=several)
+    st.plotly_chart(viz.training_curves(history, title="Training curves", points=points), key=key)
+    if not points.empty:
+        st.caption("Lines: loss and validation metric per epoch of each model's selected settings. Star: the "
+                   "final model's test value, at the chosen epoch.")
 
 
 def downloads(result: Any, config: StudyConfig, stem: str) -> None:

@@ -147,7 +147,7 @@ def walk(page, url: str, out: Path | None = None, epochs: int = 2, clf_epochs: i
     def rankers() -> None:
         open_page(page, "Rankers")
         wait_text(page, "Train rankers")
-        set_number(page, "Epochs", epochs)
+        set_number(page, "Max epochs", epochs)
         page.get_by_role("button", name="Train rankers").click()
         wait_text(page, "Protocol:", timeout_s)
 

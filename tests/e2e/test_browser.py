@@ -45,6 +45,7 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
     for model in ("popularity", "mlp-bpr", "oracle"):
         assert model in rank["text"], model
     assert re.search(r"0\.\d{3}", rank["text"]), "metric values in the results table"
+    assert "Selected settings" in rank["text"] and "validation" in rank["text"]
     assert clf["charts"] >= 2 and "Classification report" in clf["text"]
     assert recs["images"] >= 20, "a user's history and each model's top-K as pictures"
     assert "Hidden taste" in recs["text"]

@@ -59,7 +59,7 @@ def embedded(at: AppTest) -> AppTest:
 
 
 def trained(at: AppTest, epochs: int = 1) -> AppTest:
-    """:func:`embedded`, then train every ranker for ``epochs`` epochs on the Rankers page."""
+    """:func:`embedded`, then train every ranker (quick selection, at most ``epochs`` epochs) on the Rankers page."""
     embedded(at)
     healthy(at.switch_page("pages/rankers.py").run())
     at.number_input(key="w:epochs").set_value(epochs).run()
@@ -124,10 +124,17 @@ def test_rankers_page_trains_every_model_and_offers_downloads(app):
     ndcg = table["ndcg@10"].astype(float)
     assert ndcg.between(0, 1).all(), table[["model", "ndcg@10"]]
 
+    assert table["val_ndcg@10"].iloc[list(table["model"]).index("bpr-mf")] != "-", "validation beside test"
+    assert "up to 2 epochs and stops 5 epochs after its best validation ndcg@10" in text_of(at)
+
     curves = chart(at, "ranker-curves")
-    assert "loss" in axis_titles(curves, "yaxis")
-    lines = [t for t in curves["data"] if t["type"] == "scatter"]
-    assert lines and all(len(values(t["x"])) == 2 for t in lines), "one point per epoch"
+    assert {"loss", "val ndcg@10"} <= set(axis_titles(curves, "yaxis"))
+    lines = [t for t in curves["data"] if t["mode"] == "lines+markers"]
+    assert lines and all(1 <= len(values(t["x"])) <= 2 for t in lines), "one point per epoch, at most 2"
+    stars = [t for t in curves["data"] if t["mode"] == "markers"]
+    assert {t["name"] for t in stars} == {"concat/mlp-bpr test", "none/bpr-mf test", "concat/vbpr test"}
+    chosen = at.dataframe[0].value
+    assert set(chosen["model"]) == {"mlp-bpr", "bpr-mf", "vbpr"} and chosen["epochs"].between(1, 2).all()
     assert {b.proto.label for b in at.get("download_button")} == {"Download results JSON", "Download config JSON"}
 
 
