@@ -168,8 +168,8 @@ def test_fail_fast_when_connections_are_refused(tmp_path: Path) -> None:
     refs = [f"http://127.0.0.1:{port}/img{i}.jpg" for i in range(200)]
     results = load_images(refs, ImageConfig(allow_private=True, offline_after=5, workers=8), cache=tmp_path / "c")
     counts = count_missing(results)
-    assert sum(counts.values()) == 200 and set(counts) <= {"unreachable", "network down"}
-    assert counts["network down"] >= 180  # only the first few (and those in flight) were tried
+    assert sum(counts.values()) == 200 and set(counts) <= {"unreachable", "host unreachable"}
+    assert counts["host unreachable"] >= 180  # only the first few (and those in flight) were tried
     assert 5 <= counts["unreachable"] <= 5 + 8
 
 
@@ -180,7 +180,7 @@ def test_cache_still_serves_when_network_down(server: Server, tmp_path: Path) ->
     port = closed_port()
     refs = [f"http://127.0.0.1:{port}/{i}.jpg" for i in range(20)] + [url]
     results = load_images(refs, ImageConfig(allow_private=True, offline_after=3, workers=1), cache=cache)
-    assert results[-1].ok and results[-1].cached and results[10].reason == "network down"
+    assert results[-1].ok and results[-1].cached and results[10].reason == "host unreachable"
 
 
 def test_progress_and_order(tmp_path: Path) -> None:

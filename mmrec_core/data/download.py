@@ -1,0 +1,410 @@
+"""One guarded HTTP(S) download: the address checked is the address connected to, under one deadline.
+
+Why not ``requests``: it parses the URL and resolves the host again after any check of ours, so a URL the
+two parsers read differently (``http://127.0.0.1:8000\\@1.1.1.1/``) or a DNS answer that changes between the
+check and the connection (rebinding) reaches an address the check never saw. Here each hop is parsed once,
+resolved once, every resolved address is checked, and the socket is connected to exactly those addresses;
+the Host header, TLS SNI and certificate check still use the real host name. Proxies from the environment
+are not used: through a proxy the address connected to could not be checked.
+
+A watchdog shuts the socket down when ``deadline`` passes, so a server that drips one byte at a time cannot
+keep a download alive past the budget, whatever the per-read timeout.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import math
+import re
+import socket
+import ssl
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from requests.utils import requote_uri
+
+USER_AGENT = "mmrec/0.1 (multimodal recommendation studio; image fetch)"
+MAX_REDIRECTS = 3
+CHUNK = 64 * 1024
+REDIRECTS = (301, 302, 303, 307, 308)
+_PORT = re.compile(r"^[0-9]{1,5}$")
+_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f\\]")  # controls, whitespace, backslash: parsers disagree on them
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_V4_IN_V6 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))  # compatible, translated
+
+
+class Missing(Exception):
+    """A reference that yields no picture; ``reason`` is short and stable (it is counted in reports).
+
+    ``network`` marks failures that say something about the host (DNS, refused, timeout, TLS): they count
+    towards skipping that host, and the whole network, for the rest of a batch.
+    """
+
+    def __init__(self, reason: str, network: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.network = network
+        self.origin: str | None = None  # the ``host:port`` whose hop failed, set by :func:`download`
+
+
+# --- addresses ----------------------------------------------------------------------------------------
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for a globally reachable unicast address, checking IPv4 addresses embedded in IPv6 forms too.
+
+    ``is_global`` alone lets through 6to4 (``2002:7f00::/24`` is loopback behind a relay), NAT64
+    (``64:ff9b::127.0.0.1``), IPv4-compatible ``::127.0.0.1`` and multicast, so those are unwrapped or refused.
+    """
+    if address.is_multicast or address.is_unspecified or address.is_reserved or not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public(address.ipv4_mapped)
+        if address.sixtofour is not None:
+            return is_public(address.sixtofour)
+        if address.teredo is not None:
+            return False
+        if any(address in net for net in _NAT64 + _V4_IN_V6):
+            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return True
+
+
+def _address(sockaddr: tuple) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(str(sockaddr[0]).split("%")[0])  # an IPv6 zone ("fe80::1%eth0") is no part
+
+
+# --- URLs ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    """One parsed hop: what is resolved, connected to and asked for."""
+
+    scheme: str
+    host: str  # ASCII (IDNA) host name or IP literal, without brackets
+    port: int
+    path: str  # path and query, percent-encoded
+
+    @property
+    def origin(self) -> str:
+        """``host:port``: the unit of the per-host fail-fast."""
+        return f"{self.host}:{self.port}"
+
+
+def parse_url(url: str) -> Target:
+    """Parse an ``http(s)`` URL once; anything two parsers could read differently is refused ("bad url").
+
+    Refused: user info (``user@``), backslashes, whitespace or control characters, ``%`` in the host, ports
+    that are not 1-65535 in plain digits.
+    """
+    if _BAD_URL_CHARS.search(url):
+        raise Missing("bad url")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise Missing("bad url") from exc
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise Missing("unsupported scheme")
+    netloc = parts.netloc
+    if not netloc or "@" in netloc or "%" in netloc:
+        raise Missing("bad url")
+    if netloc.startswith("["):
+        host, _, rest = netloc[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise Missing("bad url")
+        port_text = rest[1:] if rest else None
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError as exc:
+            raise Missing("bad url") from exc
+    else:
+        host, colon, port_text = netloc.partition(":")
+        if not colon:
+            port_text = None
+        if ":" in (port_text or "") or "[" in host or "]" in host:
+            raise Missing("bad url")
+    if port_text is None or port_text == "":
+        port = 443 if scheme == "https" else 80
+    elif _PORT.match(port_text) and 0 < int(port_text) < 65536:
+        port = int(port_text)
+    else:
+        raise Missing("bad url")
+    try:
+        host = host.lower().encode("idna").decode("ascii") if not host.isascii() else host.lower()
+    except UnicodeError as exc:
+        raise Missing("bad url") from exc
+    if not host or host.strip(".") == "":
+        raise Missing("bad url")
+    path = requote_uri(parts.path or "/") + (f"?{requote_uri(parts.query)}" if parts.query else "")
+    return Target(scheme, host, port, path)
+
+
+def resolve(target: Target, allow_private: bool) -> list[tuple[int, tuple]]:
+    """Resolve once; ``[(family, sockaddr), ...]``. Any non-public answer refuses the hop unless allowed."""
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror is an OSError
+        raise Missing("unreachable", network=True) from exc
+    addresses = [(info[0], info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+    if not addresses:
+        raise Missing("unreachable", network=True)
+    if not allow_private:
+        for _, sockaddr in addresses:
+            try:
+                public = is_public(_address(sockaddr))
+            except ValueError:
+                public = False
+            if not public:
+                raise Missing("private address")
+    return addresses
+
+
+# --- the deadline -------------------------------------------------------------------------------------
+class Deadline:
+    """One budget for a whole download (every hop): per-operation socket timeouts plus a watchdog.
+
+    Socket timeouts bound each ``recv``, not their sum; the watchdog shuts the connected socket down at the
+    deadline, which wakes any read blocked in http.client or TLS.
+    """
+
+    def __init__(self, seconds: float):
+        self.end = time.monotonic() + seconds
+        self.fired = False
+        self._lock = threading.Lock()
+        self._watched: list[tuple[threading.Timer, socket.socket]] = []
+
+    def left(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            self.fired = True
+            raise Missing("timeout", network=True)
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        """Shut ``sock`` down at the deadline (through a duplicate: TLS wrapping detaches the original)."""
+        twin = sock.dup()
+        timer = threading.Timer(max(0.0, self.end - time.monotonic()), self._fire, args=(twin,))
+        timer.daemon = True
+        with self._lock:
+            self._watched.append((timer, twin))
+        timer.start()
+
+    def _fire(self, twin: socket.socket) -> None:
+        self.fired = True
+        try:
+            twin.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by the peer or by us
+
+    def close(self) -> None:
+        with self._lock:
+            watched, self._watched = self._watched, []
+        for timer, twin in watched:
+            timer.cancel()
+            twin.close()
+
+
+def connect(addresses: list[tuple[int, tuple]], allow_private: bool, deadline: Deadline) -> socket.socket:
+    """Connect to the first of ``addresses`` that answers, checking each right before ``connect``.
+
+    The check here is on the very sockaddr handed to the kernel, so no later parsing or resolution can
+    swap the peer.
+    """
+    last: OSError | None = None
+    for family, sockaddr in addresses:
+        if not allow_private and not is_public(_address(sockaddr)):
+            raise Missing("private address")
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(deadline.left())
+            sock.connect(sockaddr)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            deadline.watch(sock)
+            return sock
+        except TimeoutError as exc:
+            sock.close()
+            raise Missing("timeout", network=True) from exc
+        except OSError as exc:
+            sock.close()
+            last = exc
+        except BaseException:
+            sock.close()
+            raise
+    raise Missing("unreachable", network=True) from last
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificate-verifying client context (certifi's roots, as requests used); tests may replace it."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """http.client with the socket made by :func:`connect`; ``self.host`` stays the name for Host:."""
+
+    def __init__(self, target: Target, addresses: list, allow_private: bool, deadline: Deadline):
+        super().__init__(target.host, target.port, timeout=deadline.left())
+        self._pinned = (addresses, allow_private, deadline)
+
+    def connect(self) -> None:
+        self.sock = connect(*self._pinned)
+
+
+class _PinnedHTTPS(_PinnedHTTP):
+    default_port = 443
+
+    def connect(self) -> None:
+        sock = connect(*self._pinned)
+        try:
+            # SNI and the certificate are checked against the real host name, not the pinned IP
+            self.sock = tls_context().wrap_socket(sock, server_hostname=self.host.rstrip("."))
+        except BaseException:
+            sock.close()
+            raise
+
+
+# --- the download -------------------------------------------------------------------------------------
+def download(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout_s: float,
+    allow_private: bool,
+    before_hop: Callable[[Target], None] | None = None,
+    on_answer: Callable[[Target], None] | None = None,
+) -> bytes:
+    """GET ``url`` (following up to ``MAX_REDIRECTS`` checked hops) within ``timeout_s`` in all.
+
+    Parameters
+    ----------
+    url:
+        An ``http(s)`` URL.
+    max_bytes:
+        Cap on the body after any content decoding ("too large" beyond it).
+    timeout_s:
+        Budget for everything after resolution: connect, request, headers and body of every hop.
+    allow_private:
+        Let loopback, private, link-local and other non-global addresses through.
+    before_hop:
+        Called with each parsed hop before it is resolved (the fail-fast hook); may raise :class:`Missing`.
+    on_answer:
+        Called with a hop whose server answered with an HTTP status line (the host is alive).
+
+    Raises
+    ------
+    Missing
+        With the reason the download failed.
+    """
+    deadline = Deadline(timeout_s)
+    target = parse_url(url)
+    try:
+        for _ in range(MAX_REDIRECTS + 1):
+            if before_hop is not None:
+                before_hop(target)
+            try:
+                addresses = resolve(target, allow_private)
+                location = _get(target, addresses, allow_private, deadline, max_bytes, on_answer)
+            except Missing as missing:
+                missing.origin = missing.origin or target.origin
+                raise
+            if isinstance(location, bytes):
+                return location
+            url = urljoin(url, location)
+            target = parse_url(url)  # every hop is parsed, resolved and checked like the first
+        raise Missing("too many redirects")
+    finally:
+        deadline.close()
+
+
+def _get(
+    target: Target,
+    addresses: list,
+    allow_private: bool,
+    deadline: Deadline,
+    max_bytes: int,
+    on_answer: Callable[[Target], None] | None,
+) -> bytes | str:
+    """One hop: the body, or the redirect's Location."""
+    cls = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+    conn = cls(target, addresses, allow_private, deadline)
+    try:
+        conn.connect()
+        conn.request("GET", target.path, headers={
+            "User-Agent": USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity", "Connection": "close",
+        })
+        response = conn.getresponse()
+        if on_answer is not None:
+            on_answer(target)
+        if response.status in REDIRECTS and response.getheader("location"):
+            return response.getheader("location", "")
+        if response.status != 200:
+            raise Missing(f"http {response.status}")
+        length = (response.getheader("content-length") or "").strip()
+        if length.isdigit() and int(length) > max_bytes:
+            raise Missing("too large")
+        body = _read_capped(response, response.getheader("content-encoding") or "", max_bytes, deadline)
+        if deadline.fired:  # the watchdog may have cut the body short without an error
+            raise Missing("timeout", network=True)
+        return body
+    except Missing:
+        raise
+    except ssl.SSLError as exc:  # before OSError: it is one
+        raise _timeout_or(deadline, "tls error", network=True) from exc
+    except (TimeoutError, OSError, http.client.HTTPException) as exc:
+        raise _timeout_or(deadline, "http error") from exc
+    finally:
+        conn.close()
+
+
+def _timeout_or(deadline: Deadline, reason: str, network: bool = False) -> Missing:
+    if deadline.fired or deadline.end <= time.monotonic():
+        return Missing("timeout", network=True)
+    return Missing(reason, network=network)
+
+
+def _read_capped(response: http.client.HTTPResponse, encoding: str, limit: int, deadline: Deadline) -> bytes:
+    """The body, decoded if the server gzip/deflate-encoded it anyway, never more than ``limit`` bytes.
+
+    Decoding is bounded per step (``max_length``), so a few KB of gzip cannot expand into gigabytes in
+    memory before the cap is checked.
+    """
+    encoding = encoding.strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        inflater = zlib.decompressobj()
+    elif encoding in ("", "identity"):
+        inflater = None
+    else:
+        raise Missing("not an image")  # br, zstd, ...: we asked for identity
+    buffer = bytearray()
+    while True:
+        deadline.left()
+        chunk = response.read1(CHUNK) if hasattr(response, "read1") else response.read(CHUNK)
+        if not chunk:
+            break
+        if inflater is None:
+            buffer.extend(chunk)
+        else:
+            try:
+                buffer.extend(inflater.decompress(chunk, limit + 1 - len(buffer)))
+            except zlib.error as exc:
+                raise Missing("not an image") from exc
+        if len(buffer) > limit:  # also covers servers that lie about or omit Content-Length
+            raise Missing("too large")
+    return bytes(buffer)
+
+
+def sane_timeout(value: object, default: float, ceiling: float) -> float:
+    """``value`` as a usable budget in seconds: ``default`` when missing, not a number or <= 0."""
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    if math.isnan(seconds) or seconds <= 0:
+        return default
+    return min(seconds, ceiling)
