@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import ipaddress
 import os
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,35 +35,94 @@ PNG = png_bytes()
 BOMB = png_bytes((10_000, 10_000), mode="1")  # ~100 M pixels, a few KB compressed
 
 
+def gzip_bytes(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9)
+
+
+GZIP_BOMB = gzip_bytes(bytes(20_000_000))  # 20 MB of zeros in about 20 KB
+
+
 class Server:
+    """A loopback HTTP server with fixed routes; slow routes stop by themselves after a few seconds."""
+
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
+        self.hosts: list[str] = []  # the Host header of every request
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 owner.hits[self.path] += 1
+                owner.hosts.append(self.headers.get("Host", ""))
                 routes = {
                     "/ok.png": (200, PNG), "/other.png": (200, png_bytes(colour=(0, 0, 255))),
                     "/text": (200, b"<html>not a picture</html>"), "/big": (200, bytes(200_000)),
                     "/bomb.png": (200, BOMB),
                 }
                 if self.path == "/redirect":
-                    self.send_response(302)
-                    self.send_header("Location", "/ok.png")
+                    return self.redirect("/ok.png")
+                if self.path.startswith("/redirect-to?"):
+                    return self.redirect(self.path.split("?", 1)[1])
+                if self.path.startswith("/hop/"):  # a chain of slow redirects: /hop/0 -> /hop/1 -> ... -> ok
+                    time.sleep(0.4)
+                    n = int(self.path.rsplit("/", 1)[1])
+                    return self.redirect(f"/hop/{n + 1}" if n < 2 else "/ok.png")
+                if self.path == "/drip":  # valid headers, then one byte every 0.25 s for at most 5 s
+                    return self.drip(headers=True)
+                if self.path == "/drip-headers":  # the status line, then the headers a byte at a time
+                    return self.drip(headers=False)
+                if self.path == "/gzip-bomb":
+                    return self.send(200, GZIP_BOMB, {"Content-Encoding": "gzip"})
+                if self.path == "/gzip.png":
+                    return self.send(200, gzip_bytes(PNG), {"Content-Encoding": "gzip"})
+                if self.path == "/brotli.png":
+                    return self.send(200, PNG, {"Content-Encoding": "br"})
+                if self.path == "/huge-length":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(10**12))
                     self.end_headers()
-                    return
+                    self.wfile.write(PNG)
+                    return None
                 status, body = routes.get(self.path, (404, b"no"))
+                return self.send(status, body)
+
+            def send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
                 self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            def redirect(self, location: str) -> None:
+                self.send_response(302)
+                self.send_header("Location", location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def drip(self, headers: bool) -> None:
+                head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(PNG)}\r\nContent-Type: image/png\r\n\r\n".encode()
+                if headers:
+                    self.wfile.write(head)
+                    data = PNG
+                else:
+                    self.wfile.write(head[:17])
+                    data = head[17:] + PNG
+                for i in range(20):  # bounded: the handler ends by itself
+                    time.sleep(0.25)
+                    try:
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                self.close_connection = True
 
             def log_message(self, *args: object) -> None:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
@@ -193,3 +255,179 @@ def test_progress_and_order(tmp_path: Path) -> None:
     assert [r.image.size[0] for r in results[:5]] == [1, 2, 3, 4, 5] and results[5].reason == "no image"
     assert events[-1].done == events[-1].total == 6 and events[-1].unit == "images"
     assert isinstance(results[0], ImageResult) and os.path.exists(results[0].ref)
+
+
+# --- hostile networks ---------------------------------------------------------------------------------
+PUBLIC = "93.184.215.14"  # a global address; never really connected to (see Net)
+
+
+class Net:
+    """Fake DNS and a guard on ``socket.connect``: no traffic leaves this machine.
+
+    Names resolve only through ``names`` (an address list, or an iterator of lists for answers that
+    change); ``routes`` sends a pretend-public address to the loopback test server; any other
+    non-loopback ``connect`` is recorded in ``attempts`` and refused.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.names: dict[str, object] = {}
+        self.routes: dict[tuple[str, int], tuple[str, int]] = {}
+        self.attempts: list[tuple[str, int]] = []
+        self.lookups: list[str] = []
+        real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+        def connect(sock: socket.socket, address: tuple) -> None:
+            key = (str(address[0]), int(address[1]))
+            if key in self.routes:
+                return real_connect(sock, self.routes[key])
+            if key[0] in ("127.0.0.1", "::1"):
+                return real_connect(sock, address)
+            self.attempts.append(key)
+            raise ConnectionRefusedError("test: no traffic leaves this machine")
+
+        def getaddrinfo(host: object, port: object, *args: object, **kwargs: object) -> list:
+            host = host.decode() if isinstance(host, bytes) else str(host)
+            try:
+                ipaddress.ip_address(host.split("%")[0])
+                return real_getaddrinfo(host, port, *args, **kwargs)  # a literal: no DNS query
+            except ValueError:
+                pass
+            self.lookups.append(host)
+            answer = self.names.get(host)
+            if answer is None:
+                raise socket.gaierror(socket.EAI_NONAME, "test: unknown name")
+            addresses = next(answer) if isinstance(answer, Iterator) else answer
+            port = int(port)
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0)) if ":" in a
+                    else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+        monkeypatch.setattr(socket.socket, "connect", connect)
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture
+def net(monkeypatch: pytest.MonkeyPatch) -> Net:
+    return Net(monkeypatch)
+
+
+GUARDED = ImageConfig(timeout_s=2.0, max_bytes=50_000, max_pixels=1_000_000, workers=4)
+
+
+def test_urls_parsers_disagree_on_are_refused(server: Server, net: Net, tmp_path: Path) -> None:
+    port = server.port
+    refs = [
+        f"http://127.0.0.1:{port}\\@1.1.1.1/ok.png",  # urlsplit: host 1.1.1.1; requests: 127.0.0.1
+        f"http://1.1.1.1\\@127.0.0.1:{port}/ok.png",
+        f"http://127.0.0.1:{port}\\\\@1.1.1.1/ok.png",
+        f"http://x@1.1.1.1:{port}@127.0.0.1:{port}/ok.png",
+        f"http://1.1.1.1:{port} @127.0.0.1:{port}/ok.png",
+        f"http://1.1.1.1:{port}\t@127.0.0.1:{port}/ok.png",
+    ]
+    results = load_images(refs, GUARDED, cache=tmp_path / "c")
+    assert [r.reason for r in results] == ["bad url"] * len(refs)
+    assert sum(server.hits.values()) == 0 and net.attempts == []
+
+
+@pytest.mark.parametrize("url", ["http://a.example:0/x.png", "http://a.example:99999/x.png",
+                                 "http://a.example:+80/x.png", "http://a.example:8o/x.png",
+                                 "http://a.example:80:81/x.png", "http://[::1/x.png", "http:///x.png",
+                                 "https://a.example%2f@b.example/x.png"])
+def test_odd_ports_and_hosts_are_bad_urls(url: str, net: Net, tmp_path: Path) -> None:
+    assert load_image(url, GUARDED, cache=tmp_path / "c").reason == "bad url"
+    assert net.lookups == [] and net.attempts == []  # refused before any resolution
+
+
+def test_socket_connects_to_the_address_that_was_checked(server: Server, net: Net, tmp_path: Path) -> None:
+    # DNS rebinding: the first answer is public, later ones loopback. One resolution, pinned.
+    net.names["rebind.example"] = iter([[PUBLIC]] + [["127.0.0.1"]] * 10)
+    result = load_image(f"http://rebind.example:{server.port}/ok.png", GUARDED, cache=tmp_path / "c")
+    assert not result.ok and result.reason == "unreachable"
+    assert net.attempts == [(PUBLIC, server.port)] and server.hits["/ok.png"] == 0
+    assert net.lookups == ["rebind.example"]
+
+
+@pytest.mark.parametrize("address", [
+    "100.64.0.1", "100.100.100.200",  # CGNAT, cloud metadata inside it
+    "169.254.169.254", "10.1.2.3", "192.168.0.1", "0.0.0.0", "198.18.0.1", "192.0.2.1", "240.0.0.1",
+    "224.0.0.251", "255.255.255.255",
+    "::1", "::", "fe80::1", "fd00::1", "ff02::1",
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1",  # IPv4-mapped
+    "2002:7f00:1::1", "2002:a9fe:a9fe::1",  # 6to4 of loopback, of link-local
+    "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",  # NAT64 of loopback, of the metadata address
+    "::7f00:1",  # IPv4-compatible loopback
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+])
+def test_every_non_global_address_is_refused(address: str, server: Server, net: Net, tmp_path: Path) -> None:
+    net.names["inside.example"] = [address]
+    net.names["mixed.example"] = [PUBLIC, address]  # one bad answer is enough to refuse
+    for host in ("inside.example", "mixed.example"):
+        result = load_image(f"http://{host}:{server.port}/ok.png", GUARDED, cache=tmp_path / "c")
+        assert result.reason == "private address", host
+    assert net.attempts == [] and sum(server.hits.values()) == 0
+
+
+def test_public_hosts_keep_their_name_and_redirects_are_checked(server: Server, net: Net, tmp_path: Path) -> None:
+    net.names["shop.example"] = [PUBLIC]
+    net.names["inside.example"] = ["10.0.0.7"]
+    net.routes[(PUBLIC, server.port)] = ("127.0.0.1", server.port)  # a pretend public server
+    base = f"http://shop.example:{server.port}"
+    refs = [f"{base}/ok.png", f"{base}/redirect", f"{base}/redirect-to?http://127.0.0.1:{server.port}/ok.png",
+            f"{base}/redirect-to?http://inside.example:{server.port}/ok.png",
+            f"{base}/redirect-to?http://127.0.0.1:{server.port}\\@1.1.1.1/ok.png",
+            f"{base}/redirect-to?file:///etc/hostname", f"{base}/redirect-to?/redirect-to?/redirect-to?/redirect"]
+    results = load_images(refs, GUARDED, cache=tmp_path / "c")
+    assert [r.reason for r in results] == [None, None, "private address", "private address", "bad url",
+                                           "unsupported scheme", "too many redirects"]
+    assert set(server.hosts) == {f"shop.example:{server.port}"}  # the name, not the pinned IP
+    assert net.attempts == []
+
+
+def test_allow_private_connects_to_the_resolved_address(server: Server, net: Net, tmp_path: Path) -> None:
+    net.names["nas.lan"] = ["127.0.0.1"]
+    result = load_image(f"http://nas.lan:{server.port}/ok.png", LOOPBACK, cache=tmp_path / "c")
+    assert result.ok and server.hosts == [f"nas.lan:{server.port}"]
+    assert load_image(f"http://nas.lan:{server.port}/ok.png", GUARDED, cache=tmp_path / "c").reason == (
+        "private address")
+
+
+def test_cache_entries_follow_the_policy_that_fetched_them(server: Server, net: Net, tmp_path: Path) -> None:
+    cache = tmp_path / "c"
+    private_url = f"{server.url}/ok.png"
+    assert load_image(private_url, LOOPBACK, cache=cache).ok
+    again = load_image(private_url, GUARDED, cache=cache)  # the guard applies, the cache does not bypass it
+    assert not again.ok and again.reason == "private address" and server.hits["/ok.png"] == 1
+    assert load_image(private_url, LOOPBACK, cache=cache).cached
+    # a guarded fetch is safe for every policy
+    net.names["shop.example"] = [PUBLIC]
+    net.routes[(PUBLIC, server.port)] = ("127.0.0.1", server.port)
+    public_url = f"http://shop.example:{server.port}/other.png"
+    assert load_image(public_url, GUARDED, cache=cache).ok
+    assert load_image(public_url, LOOPBACK, cache=cache).cached and server.hits["/other.png"] == 1
+
+
+# --- deadlines ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/drip", "/drip-headers", "/hop/0"])
+def test_timeout_bounds_the_whole_download(path: str, server: Server, tmp_path: Path) -> None:
+    config = ImageConfig(allow_private=True, timeout_s=1.0, max_bytes=50_000, max_pixels=1_000_000)
+    start = time.monotonic()
+    result = load_image(server.url + path, config, cache=tmp_path / "c")
+    seconds = time.monotonic() - start
+    assert result.reason == "timeout" and seconds < 1.8  # a byte every 0.25 s would go on for 5 s
+
+
+@pytest.mark.parametrize("timeout", [None, 0, -1.0, float("nan"), float("inf"), "3", "soon"])
+def test_bad_timeout_values_neither_hang_nor_crash(timeout: object, server: Server, tmp_path: Path) -> None:
+    config = ImageConfig(allow_private=True, timeout_s=timeout)  # type: ignore[arg-type]
+    results = load_images([f"{server.url}/ok.png", f"{server.url}/text"], config, cache=tmp_path / "c")
+    assert [r.reason for r in results] == [None, "not an image"]
+
+
+def test_bad_counts_in_the_config_do_not_crash(server: Server, tmp_path: Path) -> None:
+    config = ImageConfig(allow_private=True, workers=0, offline_after=0, max_bytes=None)  # type: ignore[arg-type]
+    assert load_images([f"{server.url}/ok.png"], config, cache=tmp_path / "c")[0].ok
+
+
+def test_encoded_and_oversized_bodies(server: Server, tmp_path: Path) -> None:
+    refs = [f"{server.url}/{p}" for p in ("gzip-bomb", "gzip.png", "brotli.png", "huge-length")]
+    results = load_images(refs, LOOPBACK, cache=tmp_path / "c")
+    assert [r.reason for r in results] == ["too large", None, "not an image", "too large"]
