@@ -84,8 +84,9 @@ def _decode(data: bytes, max_pixels: int, max_side: int | None = DECODE_SIDE) ->
             width, height = img.size
             if width * height > max_pixels:
                 raise Missing("decompression bomb")
-            if max_side and img.format == "JPEG":
-                img.draft(img.mode, (max_side, max_side))  # decode at 1/2, 1/4 or 1/8 scale, still >= max_side
+            scale = max_side / max(width, height) if max_side else 1.0
+            if scale < 1 and img.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale, still >= the target
+                img.draft(img.mode, (max(1, round(width * scale)), max(1, round(height * scale))))
             width, height = img.size
             large = width * height > LARGE_DECODE_PIXELS
             if large:

@@ -6,6 +6,8 @@ import gzip
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -83,7 +85,7 @@ class Server:
                     self.end_headers()
                     self.wfile.write(PNG)
                     return None
-                status, body = routes.get(self.path, (404, b"no"))
+                status, body = routes.get(self.path.split("?", 1)[0], (404, b"no"))
                 return self.send(status, body)
 
             def send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
@@ -431,3 +433,164 @@ def test_encoded_and_oversized_bodies(server: Server, tmp_path: Path) -> None:
     refs = [f"{server.url}/{p}" for p in ("gzip-bomb", "gzip.png", "brotli.png", "huge-length")]
     results = load_images(refs, LOOPBACK, cache=tmp_path / "c")
     assert [r.reason for r in results] == ["too large", None, "not an image", "too large"]
+
+
+# --- local files --------------------------------------------------------------------------------------
+def load_in_thread(refs: list[str], config: ImageConfig, cache: Path) -> list[ImageResult]:
+    """``load_images`` that fails the test instead of hanging it (a FIFO read used to block)."""
+    out: list[list[ImageResult]] = []
+    worker = threading.Thread(target=lambda: out.append(load_images(refs, config, cache=cache)), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert out, "load_images hung or raised"
+    return out[0]
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    good = tmp_path / "ok.png"
+    good.write_bytes(PNG)
+    fifo = tmp_path / "pipe.png"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    big = tmp_path / "big.png"
+    big.write_bytes(png_bytes((400, 400)) + bytes(60_000))
+    links = {}
+    for name, target in (("mem", "/proc/self/mem"), ("pipe", fifo), ("null", "/dev/null")):
+        links[name] = tmp_path / f"{name}-link.png"
+        links[name].symlink_to(target)
+    refs = [str(fifo), str(folder), "/dev/null", "/dev/zero", "/proc/self/mem", "/proc/self/environ",
+            "file:///proc/self/mem", "file://localhost/proc/self/%6Dem", str(links["mem"]), str(links["pipe"]),
+            str(links["null"]), str(big), str(good), "/sys/kernel/notes"]
+    reasons = [r.reason for r in load_in_thread(refs, LOOPBACK, tmp_path / "c")]
+    assert reasons == ["not a regular file"] * 11 + ["too large", None, "not a regular file"]
+
+
+def test_read_errors_become_missing_pictures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    locked, broken, good = (tmp_path / f"{name}.png" for name in ("locked", "broken", "good"))
+    for path in (locked, broken, good):
+        path.write_bytes(PNG)
+    real_open, real_read = os.open, os.read
+
+    def fake_open(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied")  # chmod 000 does not stop root, so fake it
+        return real_open(path, flags, *args, **kwargs)
+
+    def fake_read(fd: int, n: int) -> bytes:
+        if os.fstat(fd).st_ino == broken.stat().st_ino:
+            raise OSError(5, "Input/output error")
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "read", fake_read)
+    refs = [str(locked), str(broken), str(good), str(tmp_path / "gone.png"), str(good / "x.png"), "bad\0path.png",
+            "~nobody-such-user/x.png"]
+    reasons = [r.reason for r in load_images(refs, LOOPBACK, cache=tmp_path / "c")]
+    assert reasons == ["unreadable", "unreadable", None, "file not found", "file not found", "bad path",
+                       "file not found"]
+
+
+def test_an_unexpected_error_is_one_missing_picture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = tmp_path / "ok.png"
+    good.write_bytes(PNG)
+    real = images_mod._decode
+
+    def flaky(data: bytes, *args: object, **kwargs: object) -> Image.Image:
+        if len(data) > 1000:
+            raise RuntimeError("a bug in a codec")
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(images_mod, "_decode", flaky)
+    other = tmp_path / "big.png"
+    other.write_bytes(png_bytes((300, 300), colour=(1, 2, 3)) + bytes(2000))
+    results = load_images([str(other), str(good)], LOOPBACK, cache=tmp_path / "c")
+    assert [r.reason for r in results] == ["error", None]
+
+
+# --- decoded size -------------------------------------------------------------------------------------
+def jpeg_bytes(size: tuple[int, int], mode: str = "RGB") -> bytes:
+    buffer = BytesIO()
+    Image.new(mode, size, 90 if mode == "L" else (90, 120, 150)).save(buffer, "JPEG", quality=50)
+    return buffer.getvalue()
+
+
+def test_pictures_are_downscaled_while_decoding(tmp_path: Path) -> None:
+    paths = {}
+    for name, data in (("wide.jpg", jpeg_bytes((3000, 1000))), ("tall.png", png_bytes((600, 1200))),
+                       ("grey.jpg", jpeg_bytes((2000, 2000), "L")), ("small.png", PNG)):
+        paths[name] = tmp_path / name
+        paths[name].write_bytes(data)
+    config = ImageConfig(max_pixels=10_000_000)
+    sizes = [r.image.size for r in load_images([str(p) for p in paths.values()], config, cache=tmp_path / "c")]
+    assert sizes == [(images_mod.DECODE_SIDE, 171), (256, 512), (512, 512), (8, 6)]
+    assert load_image(str(paths["wide.jpg"]), config, cache=tmp_path / "c", max_side=224).image.size == (224, 75)
+    assert load_image(str(paths["wide.jpg"]), config, cache=tmp_path / "c", max_side=None).image.size == (3000, 1000)
+
+
+def test_jpeg_is_never_decoded_at_full_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(jpeg_bytes((6000, 4000), "L"))
+    decoded: list[tuple[int, int]] = []
+    real_load = Image.Image.load
+
+    def spy(self: Image.Image) -> object:
+        decoded.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(Image.Image, "load", spy)
+    assert load_image(str(path), ImageConfig(), cache=tmp_path / "c").image.size == (512, 341)
+    assert decoded and max(w * h for w, h in decoded) <= 750 * 500  # draft: 1/8 scale before decoding
+
+
+def test_big_compressible_pictures_stay_small_in_memory(tmp_path: Path) -> None:
+    data = jpeg_bytes((6300, 6300))  # 40 M pixels in a few hundred KB: 160 MB each once decoded full size
+    paths = []
+    for i in range(12):
+        paths.append(tmp_path / f"{i}.jpg")
+        paths[-1].write_bytes(data)
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from mmrec_core.config import ImageConfig\n"
+        "from mmrec_core.data.images import load_images\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "results = load_images(sys.argv[1:], ImageConfig(workers=12), cache=Path(sys.argv[1]).parent / 'c')\n"
+        "assert all(r.ok for r in results), [r.reason for r in results]\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", script, *map(str, paths)], capture_output=True, text=True,
+                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, timeout=120, check=True)
+    assert int(out.stdout.split()[-1]) < 250  # MB of extra peak memory; full-size decodes took about 1900
+
+
+# --- failing fast, per host ---------------------------------------------------------------------------
+def test_a_dead_host_does_not_take_other_hosts_down(server: Server, tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    refs = [f"{dead}/{i}.jpg" for i in range(30)] + [f"{server.url}/ok.png"] + [f"{dead}/x{i}.jpg" for i in range(5)]
+    config = ImageConfig(allow_private=True, offline_after=3, workers=1, timeout_s=2.0)
+    reasons = [r.reason for r in load_images(refs, config, cache=tmp_path / "c")]
+    assert reasons[:3] == ["unreachable"] * 3 and set(reasons[3:30]) == {"host unreachable"}
+    assert reasons[30] is None and set(reasons[31:]) == {"host unreachable"}
+
+
+def test_many_failing_hosts_with_none_answering_mean_network_down(server: Server, tmp_path: Path) -> None:
+    config = ImageConfig(allow_private=True, offline_after=2, workers=1, timeout_s=2.0)
+    dead_hosts = [f"http://127.0.0.1:{closed_port()}" for _ in range(12)]
+    refs = [f"{host}/a.jpg" for host in dead_hosts] + [f"{server.url}/ok.png"]
+    reasons = [r.reason for r in load_images(refs, config, cache=tmp_path / "c")]
+    assert reasons[:8] == ["unreachable"] * 8  # 4 x offline_after different hosts
+    assert set(reasons[8:]) == {"network down"}
+    # a host that answers in between resets the count: dead links among live ones never stop a batch
+    mixed = [ref for host in dead_hosts for ref in (f"{host}/b.jpg", f"{server.url}/ok.png?{host[-5:]}")]
+    reasons = [r.reason for r in load_images(mixed, config, cache=tmp_path / "c2")]
+    assert reasons == ["unreachable", None] * 12
+
+
+def test_ten_thousand_urls_without_network_take_seconds(net: Net, tmp_path: Path) -> None:
+    refs = [f"http://img{i}.shop{i % 700}.example/{i}.jpg" for i in range(10_000)]  # no name resolves
+    start = time.monotonic()
+    counts = count_missing(load_images(refs, ImageConfig(), cache=tmp_path / "c"))
+    assert time.monotonic() - start < 10
+    assert set(counts) == {"unreachable", "network down"} and counts["network down"] >= 9_900
