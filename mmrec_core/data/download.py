@@ -142,12 +142,31 @@ def parse_url(url: str) -> Target:
     return Target(scheme, host, port, path)
 
 
-def resolve(target: Target, allow_private: bool) -> list[tuple[int, tuple]]:
-    """Resolve once; ``[(family, sockaddr), ...]``. Any non-public answer refuses the hop unless allowed."""
-    try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError, ValueError) as exc:  # gaierror is an OSError
-        raise Missing("unreachable", network=True) from exc
+def resolve(target: Target, allow_private: bool, seconds: float) -> list[tuple[int, tuple]]:
+    """Resolve once, within ``seconds``; ``[(family, sockaddr), ...]``.
+
+    Any non-public answer refuses the hop unless ``allow_private``. ``getaddrinfo`` cannot be interrupted,
+    so it runs in a daemon thread that is left to finish on its own when a slow resolver runs out the time.
+    """
+    answer: list = []
+    done = threading.Event()
+
+    def lookup() -> None:
+        try:
+            answer.append(socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller below
+            answer.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="mmrec-dns", daemon=True).start()
+    if not done.wait(seconds):
+        raise Missing("timeout", network=True)
+    if isinstance(answer[0], BaseException):
+        if isinstance(answer[0], (OSError, UnicodeError, ValueError)):  # gaierror is an OSError
+            raise Missing("unreachable", network=True) from answer[0]
+        raise answer[0]
+    infos = answer[0]
     addresses = [(info[0], info[4]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
     if not addresses:
         raise Missing("unreachable", network=True)
@@ -286,7 +305,7 @@ def download(
     max_bytes:
         Cap on the body after any content decoding ("too large" beyond it).
     timeout_s:
-        Budget for everything after resolution: connect, request, headers and body of every hop.
+        Budget for everything: name resolution, connect, request, headers and body of every hop.
     allow_private:
         Let loopback, private, link-local and other non-global addresses through.
     before_hop:
@@ -306,7 +325,7 @@ def download(
             if before_hop is not None:
                 before_hop(target)
             try:
-                addresses = resolve(target, allow_private)
+                addresses = resolve(target, allow_private, deadline.left())
                 location = _get(target, addresses, allow_private, deadline, max_bytes, on_answer)
             except Missing as missing:
                 missing.origin = missing.origin or target.origin

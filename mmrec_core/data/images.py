@@ -73,12 +73,14 @@ class ImageResult:
         return self.image is not None
 
 
-def _decode(data: bytes, max_pixels: int, max_side: int | None = DECODE_SIDE) -> Image.Image:
+def _decode(data: bytes, max_pixels: int | ImageConfig, max_side: int | None = DECODE_SIDE) -> Image.Image:
     """Bytes -> RGB image no larger than ``max_side``, refusing non-images and pictures over ``max_pixels``.
 
     The pixel cap is checked on the header here, per call, rather than by changing the process-wide
     ``Image.MAX_IMAGE_PIXELS`` (threads would race on it); Pillow's own bomb check still applies on top.
     """
+    if isinstance(max_pixels, ImageConfig):  # the older call shape, _decode(data, config)
+        max_pixels = _positive_int(max_pixels.max_pixels, ImageConfig().max_pixels)
     try:
         with Image.open(BytesIO(data), formats=FORMATS) as img:
             width, height = img.size

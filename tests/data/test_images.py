@@ -5,7 +5,9 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -20,6 +22,7 @@ import pytest
 from PIL import Image
 
 from mmrec_core.config import ImageConfig
+from mmrec_core.data import download as download_mod
 from mmrec_core.data import images as images_mod
 from mmrec_core.data.images import ImageResult, count_missing, load_image, load_images, record_missing
 from mmrec_core.data.schema import LoadReport
@@ -594,3 +597,52 @@ def test_ten_thousand_urls_without_network_take_seconds(net: Net, tmp_path: Path
     counts = count_missing(load_images(refs, ImageConfig(), cache=tmp_path / "c"))
     assert time.monotonic() - start < 10
     assert set(counts) == {"unreachable", "network down"} and counts["network down"] >= 9_900
+
+
+def test_slow_name_resolution_counts_against_the_deadline(net: Net, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = socket.getaddrinfo
+
+    def slow(host: object, *args: object, **kwargs: object) -> list:
+        if host == "slow.example":
+            time.sleep(3)  # a resolver that takes its time (bounded: the test thread ends by itself)
+        return fake(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow)
+    net.names["slow.example"] = [PUBLIC]
+    start = time.monotonic()
+    result = load_image("http://slow.example/a.png", ImageConfig(timeout_s=1.0), cache=tmp_path / "c")
+    assert result.reason == "timeout" and time.monotonic() - start < 1.8
+
+
+# --- TLS to a pinned address ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for ``secure.test`` only (openssl; skipped where it is missing)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=secure.test", "-addext", "subjectAltName=DNS:secure.test", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_https_checks_the_certificate_of_the_name_not_the_pinned_address(
+    server: Server, net: Net, certificate: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = certificate
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    server.httpd.socket = context.wrap_socket(server.httpd.socket, server_side=True)
+    monkeypatch.setattr(download_mod, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)),
+                        raising=False)
+    net.names["secure.test"] = ["127.0.0.1"]
+    net.names["other.test"] = ["127.0.0.1"]
+    refs = [f"https://{host}:{server.port}/ok.png" for host in ("secure.test", "other.test", "127.0.0.1")]
+    results = load_images(refs, LOOPBACK, cache=tmp_path / "c")
+    assert [r.reason for r in results] == [None, "tls error", "tls error"]
+    assert "secure.test" in names and server.hosts == [f"secure.test:{server.port}"]
