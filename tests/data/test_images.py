@@ -22,7 +22,6 @@ import pytest
 from PIL import Image
 
 from mmrec_core.config import ImageConfig
-from mmrec_core.data import download as download_mod
 from mmrec_core.data import images as images_mod
 from mmrec_core.data.images import ImageResult, count_missing, load_image, load_images, record_missing
 from mmrec_core.data.schema import LoadReport
@@ -632,6 +631,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_https_checks_the_certificate_of_the_name_not_the_pinned_address(
     server: Server, net: Net, certificate: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from mmrec_core.data import download as download_mod
+
     cert, key = certificate
     names: list[str | None] = []
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
