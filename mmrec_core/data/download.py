@@ -13,6 +13,7 @@ keep a download alive past the budget, whatever the per-read timeout.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import ipaddress
 import math
@@ -257,9 +258,14 @@ def connect(addresses: list[tuple[int, tuple]], allow_private: bool, deadline: D
 
 def tls_context() -> ssl.SSLContext:
     """Certificate-verifying client context (certifi's roots, as requests used); tests may replace it."""
+    return _certifi_context()
+
+
+@functools.lru_cache(maxsize=1)
+def _certifi_context() -> ssl.SSLContext:
     import certifi
 
-    return ssl.create_default_context(cafile=certifi.where())
+    return ssl.create_default_context(cafile=certifi.where())  # built once: loading the roots takes ms
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
@@ -396,10 +402,8 @@ def _read_capped(response: http.client.HTTPResponse, encoding: str, limit: int, 
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     elif encoding == "deflate":
         inflater = zlib.decompressobj()
-    elif encoding in ("", "identity"):
+    else:  # identity, or a coding we cannot undo (br, zstd): the bytes as sent; the decoder judges them
         inflater = None
-    else:
-        raise Missing("not an image")  # br, zstd, ...: we asked for identity
     buffer = bytearray()
     while True:
         deadline.left()

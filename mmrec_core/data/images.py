@@ -177,7 +177,7 @@ class _Fetcher:
     def __init__(self, config: ImageConfig, cache: Path | None, max_side: int | None = DECODE_SIDE):
         defaults = ImageConfig()
         self.config = config
-        self.cache = cache
+        self.cache = Path(cache) if cache is not None else None
         self.max_side = _positive_int(max_side, DECODE_SIDE) if max_side is not None else None
         # bad values must not hang or crash a batch; refusing them up front is the config's job
         self.timeout_s = sane_timeout(config.timeout_s, defaults.timeout_s, MAX_TIMEOUT_S)
