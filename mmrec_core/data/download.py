@@ -228,26 +228,30 @@ class Deadline:
 
 
 def connect(addresses: list[tuple[int, tuple]], allow_private: bool, deadline: Deadline) -> socket.socket:
-    """Connect to the first of ``addresses`` that answers, checking each right before ``connect``.
+    """Connect to the first of ``addresses`` that answers; the peer is checked before and after.
 
-    The check here is on the very sockaddr handed to the kernel, so no later parsing or resolution can
-    swap the peer.
+    Before: the numeric address handed to ``socket.create_connection`` (a literal: no second lookup a
+    rebinding DNS server could answer differently). After: ``getpeername()``, the address the socket is
+    really connected to, so no parsing or resolution anywhere can swap the peer unnoticed.
     """
     last: OSError | None = None
-    for family, sockaddr in addresses:
+    for _family, sockaddr in addresses:
         if not allow_private and not is_public(_address(sockaddr)):
             raise Missing("private address")
-        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(deadline.left())
-            sock.connect(sockaddr)
+            sock = socket.create_connection((sockaddr[0], sockaddr[1]), timeout=deadline.left())
+        except TimeoutError as exc:
+            raise Missing("timeout", network=True) from exc
+        except OSError as exc:
+            last = exc
+            continue
+        try:
+            if not allow_private and not is_public(_address(sock.getpeername())):
+                raise Missing("private address")
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             deadline.watch(sock)
             return sock
-        except TimeoutError as exc:
-            sock.close()
-            raise Missing("timeout", network=True) from exc
-        except OSError as exc:
+        except OSError as exc:  # reset before we could look at it
             sock.close()
             last = exc
         except BaseException:

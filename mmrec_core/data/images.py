@@ -23,6 +23,7 @@ import hashlib
 import logging
 import os
 import re
+import socket  # noqa: F401 (kept: callers and tests patch images.socket.getaddrinfo, the one resolver)
 import stat
 import tempfile
 import threading

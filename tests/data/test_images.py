@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -280,9 +281,13 @@ class Net:
         self.lookups: list[str] = []
         real_connect, real_getaddrinfo = socket.socket.connect, socket.getaddrinfo
 
+        routed: weakref.WeakKeyDictionary[socket.socket, tuple] = weakref.WeakKeyDictionary()
+        real_peer = socket.socket.getpeername
+
         def connect(sock: socket.socket, address: tuple) -> None:
             key = (str(address[0]), int(address[1]))
             if key in self.routes:
+                routed[sock] = key  # it reports the public address as its peer, as a real one would
                 return real_connect(sock, self.routes[key])
             if key[0] in ("127.0.0.1", "::1"):
                 return real_connect(sock, address)
@@ -306,7 +311,11 @@ class Net:
             return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (a, port, 0, 0)) if ":" in a
                     else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
 
+        def getpeername(sock: socket.socket) -> tuple:
+            return routed[sock] if sock in routed else real_peer(sock)
+
         monkeypatch.setattr(socket.socket, "connect", connect)
+        monkeypatch.setattr(socket.socket, "getpeername", getpeername)
         monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
@@ -356,6 +365,18 @@ def test_socket_connects_to_the_address_that_was_checked(server: Server, net: Ne
     assert not result.ok and result.reason == "unreachable"
     assert net.attempts == [(PUBLIC, server.port)] and server.hits["/ok.png"] == 0
     assert net.lookups == ["rebind.example"]
+
+
+def test_the_peer_actually_connected_to_is_checked(server: Server, net: Net, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # whatever lies between the check and the socket (here a connection layer that goes elsewhere),
+    # the address the socket ends up connected to is checked before a byte of the request is sent
+    net.names["shop.example"] = [PUBLIC]
+    real = socket.create_connection
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda address, *args, **kwargs: real(("127.0.0.1", server.port), *args, **kwargs))
+    result = load_image(f"http://shop.example:{server.port}/ok.png", GUARDED, cache=tmp_path / "c")
+    assert result.reason == "private address" and sum(server.hits.values()) == 0
 
 
 @pytest.mark.parametrize("address", [
