@@ -677,3 +677,30 @@ def test_https_checks_the_certificate_of_the_name_not_the_pinned_address(
     results = load_images(refs, LOOPBACK, cache=tmp_path / "c")
     assert [r.reason for r in results] == [None, "tls error", "tls error"]
     assert "secure.test" in names and server.hosts == [f"secure.test:{server.port}"]
+
+
+def test_few_full_size_decodes_run_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a PNG cannot be decoded at a reduced scale, so big ones are decoded two at a time, not one per thread
+    data, paths = png_bytes((2500, 2000)), []
+    for i in range(6):
+        paths.append(tmp_path / f"{i}.png")
+        paths[-1].write_bytes(data)
+    lock, active, peak = threading.Lock(), [0], [0]
+    real_load = Image.Image.load
+
+    def spy(self: Image.Image) -> object:
+        if self.size[0] * self.size[1] < 4_000_000:
+            return real_load(self)
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.1)
+        try:
+            return real_load(self)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    monkeypatch.setattr(Image.Image, "load", spy)
+    results = load_images([str(p) for p in paths], ImageConfig(workers=6), cache=tmp_path / "c")
+    assert all(r.ok and r.image.size == (512, 410) for r in results) and peak[0] == 2
