@@ -15,132 +15,21 @@ from __future__ import annotations
 
 import functools
 import http.client
-import ipaddress
 import math
-import re
 import socket
 import ssl
 import threading
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from requests.utils import requote_uri
+from mmrec_core.data.urls import Missing, Target, address_of, is_public, parse_url
 
 USER_AGENT = "mmrec/0.1 (multimodal recommendation studio; image fetch)"
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
 REDIRECTS = (301, 302, 303, 307, 308)
-_PORT = re.compile(r"^[0-9]{1,5}$")
-_BAD_URL_CHARS = re.compile(r"[\x00-\x20\x7f\\]")  # controls, whitespace, backslash: parsers disagree on them
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
-_V4_IN_V6 = (ipaddress.ip_network("::/96"), ipaddress.ip_network("::ffff:0:0:0/96"))  # compatible, translated
-
-
-class Missing(Exception):
-    """A reference that yields no picture; ``reason`` is short and stable (it is counted in reports).
-
-    ``network`` marks failures that say something about the host (DNS, refused, timeout, TLS): they count
-    towards skipping that host, and the whole network, for the rest of a batch.
-    """
-
-    def __init__(self, reason: str, network: bool = False):
-        super().__init__(reason)
-        self.reason = reason
-        self.network = network
-        self.origin: str | None = None  # the ``host:port`` whose hop failed, set by :func:`download`
-
-
-# --- addresses ----------------------------------------------------------------------------------------
-def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """True for a globally reachable unicast address, checking IPv4 addresses embedded in IPv6 forms too.
-
-    ``is_global`` alone lets through 6to4 (``2002:7f00::/24`` is loopback behind a relay), NAT64
-    (``64:ff9b::127.0.0.1``), IPv4-compatible ``::127.0.0.1`` and multicast, so those are unwrapped or refused.
-    """
-    if address.is_multicast or address.is_unspecified or address.is_reserved or not address.is_global:
-        return False
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return is_public(address.ipv4_mapped)
-        if address.sixtofour is not None:
-            return is_public(address.sixtofour)
-        if address.teredo is not None:
-            return False
-        if any(address in net for net in _NAT64 + _V4_IN_V6):
-            return is_public(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return True
-
-
-def _address(sockaddr: tuple) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    return ipaddress.ip_address(str(sockaddr[0]).split("%")[0])  # an IPv6 zone ("fe80::1%eth0") is no part
-
-
-# --- URLs ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Target:
-    """One parsed hop: what is resolved, connected to and asked for."""
-
-    scheme: str
-    host: str  # ASCII (IDNA) host name or IP literal, without brackets
-    port: int
-    path: str  # path and query, percent-encoded
-
-    @property
-    def origin(self) -> str:
-        """``host:port``: the unit of the per-host fail-fast."""
-        return f"{self.host}:{self.port}"
-
-
-def parse_url(url: str) -> Target:
-    """Parse an ``http(s)`` URL once; anything two parsers could read differently is refused ("bad url").
-
-    Refused: user info (``user@``), backslashes, whitespace or control characters, ``%`` in the host, ports
-    that are not 1-65535 in plain digits.
-    """
-    if _BAD_URL_CHARS.search(url):
-        raise Missing("bad url")
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise Missing("bad url") from exc
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise Missing("unsupported scheme")
-    netloc = parts.netloc
-    if not netloc or "@" in netloc or "%" in netloc:
-        raise Missing("bad url")
-    if netloc.startswith("["):
-        host, _, rest = netloc[1:].partition("]")
-        if rest and not rest.startswith(":"):
-            raise Missing("bad url")
-        port_text = rest[1:] if rest else None
-        try:
-            ipaddress.IPv6Address(host)
-        except ValueError as exc:
-            raise Missing("bad url") from exc
-    else:
-        host, colon, port_text = netloc.partition(":")
-        if not colon:
-            port_text = None
-        if ":" in (port_text or "") or "[" in host or "]" in host:
-            raise Missing("bad url")
-    if port_text is None or port_text == "":
-        port = 443 if scheme == "https" else 80
-    elif _PORT.match(port_text) and 0 < int(port_text) < 65536:
-        port = int(port_text)
-    else:
-        raise Missing("bad url")
-    try:
-        host = host.lower().encode("idna").decode("ascii") if not host.isascii() else host.lower()
-    except UnicodeError as exc:
-        raise Missing("bad url") from exc
-    if not host or host.strip(".") == "":
-        raise Missing("bad url")
-    path = requote_uri(parts.path or "/") + (f"?{requote_uri(parts.query)}" if parts.query else "")
-    return Target(scheme, host, port, path)
 
 
 def resolve(target: Target, allow_private: bool, seconds: float) -> list[tuple[int, tuple]]:
@@ -174,7 +63,7 @@ def resolve(target: Target, allow_private: bool, seconds: float) -> list[tuple[i
     if not allow_private:
         for _, sockaddr in addresses:
             try:
-                public = is_public(_address(sockaddr))
+                public = is_public(address_of(sockaddr))
             except ValueError:
                 public = False
             if not public:
@@ -236,7 +125,7 @@ def connect(addresses: list[tuple[int, tuple]], allow_private: bool, deadline: D
     """
     last: OSError | None = None
     for _family, sockaddr in addresses:
-        if not allow_private and not is_public(_address(sockaddr)):
+        if not allow_private and not is_public(address_of(sockaddr)):
             raise Missing("private address")
         try:
             sock = socket.create_connection((sockaddr[0], sockaddr[1]), timeout=deadline.left())
@@ -246,7 +135,7 @@ def connect(addresses: list[tuple[int, tuple]], allow_private: bool, deadline: D
             last = exc
             continue
         try:
-            if not allow_private and not is_public(_address(sock.getpeername())):
+            if not allow_private and not is_public(address_of(sock.getpeername())):
                 raise Missing("private address")
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             deadline.watch(sock)

@@ -39,8 +39,9 @@ from urllib.request import url2pathname
 from PIL import Image
 
 from mmrec_core.config import ImageConfig, cache_dir
-from mmrec_core.data.download import USER_AGENT, Missing, Target, download, sane_timeout
+from mmrec_core.data.download import USER_AGENT, download, sane_timeout
 from mmrec_core.data.schema import LoadReport
+from mmrec_core.data.urls import Missing, Target
 from mmrec_core.progress import ProgressCallback, Reporter
 
 log = logging.getLogger("mmrec.data.images")
