@@ -214,3 +214,15 @@ def test_demo_catalogue_end_to_end(tmp_path, monkeypatch):
     assert second.cache_hits == {"text": len(dataset.items), "image": len(dataset.items)}
     fused = fuse(second, "concat")
     assert fused.features.shape == (len(dataset.items), 512 + 144) and fused.text_fallback == 0
+
+
+def test_missing_pictures_reach_the_load_report_by_reason(counting, tmp_path):
+    ds = make_dataset(tmp_path / "img", missing=(1, 4))
+    ds.items.loc[7, "image_url"] = str(tmp_path / "nowhere.jpg")
+    ds.report.missing_images = {"no image in meta": 2}  # what the loader counted before any fetch
+    embed_items(ds, EmbedConfig(encoder="classic"))
+    assert ds.report.missing_images == {"no image in meta": 2, "file not found": 1}
+    assert ds.report.to_dict()["missing_images"] == {"no image in meta": 2, "file not found": 1}
+    bare = make_dataset(tmp_path / "img2", missing=(0,))  # a report the loader did not fill
+    embed_items(bare, EmbedConfig(encoder="classic"))
+    assert bare.report.missing_images == {"no image": 1}
