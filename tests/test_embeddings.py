@@ -226,3 +226,12 @@ def test_missing_pictures_reach_the_load_report_by_reason(counting, tmp_path):
     bare = make_dataset(tmp_path / "img2", missing=(0,))  # a report the loader did not fill
     embed_items(bare, EmbedConfig(encoder="classic"))
     assert bare.report.missing_images == {"no image": 1}
+
+
+def test_a_corrupted_shard_heals_after_one_recompute(counting, tmp_path):
+    ds = make_dataset(tmp_path / "img")
+    embed_items(ds, EmbedConfig(encoder="classic"))
+    for shard in (tmp_path / "cache" / "embeddings" / "classic").glob("*/shard-*.npz"):
+        shard.write_bytes(shard.read_bytes()[:-30] + bytes(30))
+    assert embed_items(ds, EmbedConfig(encoder="classic")).computed == {"text": 12, "image": 12}
+    assert embed_items(ds, EmbedConfig(encoder="classic")).computed == {"text": 0, "image": 0}
