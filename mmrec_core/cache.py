@@ -282,10 +282,72 @@ def cache_info(root: Path | None = None) -> dict[str, Any]:
     return {"path": str(root), "files": len(files), "bytes": sum(f.stat().st_size for f in files), "stores": stores}
 
 
+CACHE_PARTS = ("embeddings", "images", "demo", "uploads", "runs")  # the folders under cache_dir()
+
+
+class CacheError(ValueError):
+    """A cache folder that will not be touched (a link leading out of the cache root, an unknown name)."""
+
+
+def part_path(name: str) -> Path:
+    """``cache_dir()/name`` for a name of :data:`CACHE_PARTS`, checked to lie inside the cache root.
+
+    Raises
+    ------
+    CacheError
+        Unknown name, a symbolic link in the part's place, or a path resolving outside the root.
+    """
+    if name not in CACHE_PARTS:
+        raise CacheError(f"unknown cache part {name!r}; choose one of {list(CACHE_PARTS)}")
+    root = cache_dir()
+    path = root / name
+    if path.is_symlink():  # clearing through it would delete whatever it points at
+        raise CacheError(f"{path} is a symbolic link (to {os.readlink(path)}); refusing to touch it")
+    if path.resolve().parent != root.resolve():
+        raise CacheError(f"{path} resolves outside the cache root {root}; refusing to touch it")
+    return path
+
+
+def _usage(path: Path) -> tuple[int, int]:
+    """(files, bytes) under ``path``, never following links (a link counts as itself)."""
+    files = size = 0
+    for folder, _, names in os.walk(path):  # followlinks=False: a link to a folder is not entered
+        for name in names:
+            with contextlib.suppress(OSError):
+                size += os.lstat(os.path.join(folder, name)).st_size
+                files += 1
+    return files, size
+
+
+def part_info(name: str) -> dict[str, Any]:
+    """``{"name", "path", "exists", "files", "bytes"}`` of one cache part (see :data:`CACHE_PARTS`)."""
+    path = part_path(name)
+    files, size = _usage(path) if path.is_dir() else (0, 0)
+    return {"name": name, "path": str(path), "exists": path.is_dir(), "files": files, "bytes": size}
+
+
+def clear_part(name: str) -> int:
+    """Delete one cache part (``embeddings``, ``images``, ``demo``, ``uploads`` or ``runs``); returns bytes freed.
+
+    Only ``cache_dir()/name`` is removed: a link in its place is refused (:class:`CacheError`) and links
+    inside it are removed as links, never followed, so nothing outside the cache root is deleted.
+    """
+    path = part_path(name)
+    if name == "embeddings":
+        return clear_cache(path)
+    _, freed = _usage(path) if path.is_dir() else (0, 0)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    log.info("cache %s cleared: %s bytes freed under %s", name, f"{freed:,}", path)
+    return freed
+
+
 def clear_cache(root: Path | None = None) -> int:
     """Delete every stored vector; returns the bytes freed."""
     root = root or embeddings_root()
-    freed = sum(f.stat().st_size for f in _walk(root))
+    if root.is_symlink():
+        raise CacheError(f"{root} is a symbolic link (to {os.readlink(root)}); refusing to clear through it")
+    freed = _usage(root)[1] if root.is_dir() else 0
     if root.is_dir():
         shutil.rmtree(root, ignore_errors=True)
     with _memo_lock:
