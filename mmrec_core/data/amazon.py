@@ -63,7 +63,8 @@ class _Damaged:
     """Yielded last by a file source whose stream broke part way (truncated or corrupt gzip)."""
 
     def __init__(self, error: BaseException):
-        self.error = " ".join(str(error).split()) or type(error).__name__
+        text = " ".join(str(error).split()) or type(error).__name__
+        self.error = "".join(c if c.isprintable() else "?" for c in text)  # one clean line in logs and reports
 
 
 class _Malformed(ValueError):
@@ -172,10 +173,19 @@ def _parquet_source(path: Path, limit: int | None) -> Source:
     except Exception as exc:  # pyarrow raises ArrowInvalid and friends
         raise NotJsonLines(f"{path} is neither JSON lines nor a readable parquet file: {exc}") from exc
 
-    def records() -> Iterator[tuple[int, dict[str, Any]]]:
+    def records() -> Iterator[tuple[int, Any]]:
         no = 0
-        for batch in pf.iter_batches(batch_size=4096):
-            for record in batch.to_pylist():
+        batches = pf.iter_batches(batch_size=4096)
+        while True:
+            try:
+                batch = next(batches, None)
+                rows = [] if batch is None else batch.to_pylist()
+            except Exception as exc:  # noqa: BLE001 - a damaged page: keep the rows before it, report the rest
+                yield no + 1, _Damaged(exc)
+                return
+            if batch is None:
+                return
+            for record in rows:
                 no += 1
                 if limit is not None and no > limit:
                     return
@@ -226,7 +236,9 @@ def _text_field(record: dict[str, Any], key: str) -> str:
 def _id_field(record: dict[str, Any], key: str) -> str | None:
     """An id (user_id, asin, parent_asin): a non-null string, else None; a list, dict, ... is malformed."""
     value = record.get(key)
-    if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
+    if type(value) is str or value is None:  # the common case first: this runs for every line
+        return usable(value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise _Malformed(f"{key} is not a string")
     return usable(value)
 
@@ -286,6 +298,14 @@ def _timestamp(value: Any) -> int:
     return ts
 
 
+def _check_text(text: str) -> None:
+    if not text.isascii():  # ASCII (most lines) cannot hold a surrogate; isascii is a flag lookup
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Malformed("invalid Unicode (lone surrogate)") from None
+
+
 def check_encodable(value: Any) -> None:
     """Raise :class:`ValueError` when a string anywhere in ``value`` (nested lists/dicts too) is not valid
     Unicode (a lone surrogate such as ``"\\ud800"`` from JSON): it would fail later, when written or hashed."""
@@ -293,10 +313,7 @@ def check_encodable(value: Any) -> None:
     while stack:  # iterative: details may be nested deeper than the recursion limit allows
         v = stack.pop()
         if isinstance(v, str):
-            try:
-                v.encode("utf-8")
-            except UnicodeEncodeError:
-                raise _Malformed("invalid Unicode (lone surrogate)") from None
+            _check_text(v)
         elif isinstance(v, dict):
             stack.extend(v.keys())
             stack.extend(v.values())
@@ -308,8 +325,10 @@ def _review_row(record: dict[str, Any]) -> tuple[str, Any]:
     """("ok", row tuple) or (skip reason, None); :class:`_Malformed` for a field of the wrong type or range.
 
     Every kept field is checked here, so a bad value skips its record instead of failing the whole load
-    later (the int64 cast of the frame, hashing, writing results).
+    later (the int64 cast of the frame, hashing, writing results). Each field takes a fast path for the
+    type real files have (this runs for every line) and the general check otherwise.
     """
+    get = record.get
     item = _id_field(record, "parent_asin")
     if item is None:
         return "no parent_asin", None
@@ -318,26 +337,31 @@ def _review_row(record: dict[str, Any]) -> tuple[str, Any]:
         raise _Malformed("no user_id")
     if "rating" not in record:
         raise _Malformed("no rating")
-    rating = _rating(record["rating"])
-    ts = _timestamp(record.get("timestamp"))
+    rating = record["rating"]
+    if type(rating) is not float or not 1.0 <= rating <= 5.0:
+        rating = _rating(rating)
+    ts = get("timestamp")
+    if type(ts) is not int or not -_INT64 <= ts < _INT64:
+        ts = _timestamp(ts)
     if rating == 0.0:
         return "rating 0.0", None
-    votes = _int_field(record.get("helpful_vote"), "helpful_vote", default=0)
-    if votes < 0:
-        raise _Malformed("helpful_vote is negative")
-    row = (
-        user,
-        item,
-        _id_field(record, "asin") or item,
-        rating,
-        ts,
-        _bool_field(record.get("verified_purchase"), "verified_purchase"),
-        votes,
-        clean_text(_text_field(record, "title")),
-        _text_field(record, "text"),
-    )
-    check_encodable(row)
-    return "ok", row
+    votes = get("helpful_vote")
+    if type(votes) is not int or not 0 <= votes < _INT64:
+        votes = _int_field(votes, "helpful_vote", default=0)
+        if votes < 0:
+            raise _Malformed("helpful_vote is negative")
+    verified = get("verified_purchase")
+    if type(verified) is not bool:
+        verified = _bool_field(verified, "verified_purchase")
+    asin = get("asin")
+    asin = (usable(asin) if type(asin) is str else _id_field(record, "asin")) or item
+    title, text = get("title"), get("text")
+    title = title if type(title) is str else _text_field(record, "title")
+    text = text if type(text) is str else _text_field(record, "text")
+    for value in (user, item, asin, title, text):
+        if not value.isascii():  # ASCII cannot hold a lone surrogate; isascii is a flag lookup
+            _check_text(value)
+    return "ok", (user, item, asin, float(rating), ts, verified, votes, clean_text(title), text)
 
 
 def _note_malformed(report: LoadReport, which: str, no: int, reason: str) -> None:

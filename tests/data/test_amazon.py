@@ -538,3 +538,19 @@ def test_load_report_counts_items_without_a_picture_by_reason(tmp_path: Path) ->
     assert rep.missing_images == {"no meta record": 1, "no image in meta": 1, "network down": 1}
     rep.note_missing_images({"no image": 2, "file not found": 1})  # a later fetch replaces the earlier one
     assert rep.missing_images == {"no meta record": 1, "no image in meta": 1, "file not found": 1}
+
+
+def test_damaged_parquet_keeps_the_rows_before_the_damage(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "r.parquet"
+    rows = [review(f"u{i}", f"P{i % 40}", ts=1_600_000_000_000 + i) for i in range(12_000)]
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=5000)
+    page = pq.ParquetFile(path).metadata.row_group(2).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[page : page + 12] = b"\xff" * 12  # the third row group's first page header
+    path.write_bytes(bytes(data))
+    rep = load_local(path, None).report
+    assert 4096 <= rep.reviews_kept < 12_000 and len(rep.warnings) == 1 and "r.parquet" in rep.warnings[0]
+    assert rep.warnings[0].isprintable()
