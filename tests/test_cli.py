@@ -193,3 +193,29 @@ def test_cache_clear_never_deletes_outside_the_cache_root(tmp_path, monkeypatch,
     (root / "embeddings").symlink_to(outside, target_is_directory=True)
     assert main(["cache", "clear", "--what", "all"]) == 2
     assert (outside / "thesis.txt").read_text() == "keep me"
+
+
+def test_a_damaged_gzip_is_one_line_exit_2_or_a_loud_warning(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+
+    def gz(path: Path, records: list[dict], cut: int) -> Path:
+        data = gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode())
+        path.write_bytes(data[:-cut])
+        return path
+
+    def review(i: int, rating: float) -> dict:
+        return {"rating": rating, "parent_asin": f"P{i % 5}", "user_id": f"u{i}", "timestamp": 1_600_000_000_000 + i,
+                "text": f"review {i} " + "w" * (i % 50)}
+
+    metas = gz(tmp_path / "meta.jsonl.gz", [{"parent_asin": f"P{i}", "title": f"item {i}"} for i in range(5)], cut=0)
+    unusable = gz(tmp_path / "zero.jsonl.gz", [review(i, 0.0) for i in range(3000)], cut=100)
+    args = ["embed", "--encoder", "classic", "--meta", str(metas), "--reviews"]
+    assert main([*args, str(unusable)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "zero.jsonl.gz" in err[0] and "damaged" in err[0]
+    usable = gz(tmp_path / "half.jsonl.gz", [review(i, 5.0) for i in range(3000)], cut=100)
+    assert main([*args, str(usable)]) == 0
+    captured = capsys.readouterr()
+    assert "5 items" in captured.out and "half.jsonl.gz is damaged after line" in captured.err

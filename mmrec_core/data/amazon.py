@@ -394,7 +394,6 @@ def _read_reviews(source: Source, report: LoadReport, sample_percent: float | No
     for no, raw in source():
         if isinstance(raw, _Damaged):
             damaged = raw
-            _note_damage(report, "reviews", report.reviews_file, no, raw)
             break
         report.review_lines = no
         if no % PROGRESS_EVERY == 0:
@@ -426,9 +425,11 @@ def _read_reviews(source: Source, report: LoadReport, sample_percent: float | No
         else:
             report.missing_parent_asin += 1
     reporter.update(report.review_lines)
-    if damaged is not None and not rows:
+    if damaged is not None and not rows:  # one line for the user (exit 2 in the CLI), no warning before it
         raise NotJsonLines(f"reviews file {report.reviews_file or '(records)'} is damaged after line "
                            f"{report.review_lines:,} ({damaged.error}) and no usable review was read before it")
+    if damaged is not None:
+        _note_damage(report, "reviews", report.reviews_file, report.review_lines + 1, damaged)
     frame = pd.DataFrame.from_records(rows, columns=REVIEW_COLUMNS)
     report.reviews_kept = len(frame)
     return frame.astype({"rating": "float64", "timestamp": "int64", "verified_purchase": "bool",
