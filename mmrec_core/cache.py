@@ -311,8 +311,8 @@ def part_path(name: str) -> Path:
 def _usage(path: Path) -> tuple[int, int]:
     """(files, bytes) under ``path``, never following links (a link counts as itself)."""
     files = size = 0
-    for folder, _, names in os.walk(path):  # followlinks=False: a link to a folder is not entered
-        for name in names:
+    for folder, dirs, names in os.walk(path):  # followlinks=False: a link to a folder is not entered
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             with contextlib.suppress(OSError):
                 size += os.lstat(os.path.join(folder, name)).st_size
                 files += 1
@@ -345,8 +345,9 @@ def clear_part(name: str) -> int:
 def clear_cache(root: Path | None = None) -> int:
     """Delete every stored vector; returns the bytes freed."""
     root = root or embeddings_root()
-    if root.is_symlink():
-        raise CacheError(f"{root} is a symbolic link (to {os.readlink(root)}); refusing to clear through it")
+    if root.is_symlink():  # clear_part refuses this loudly; here (the dashboard's button) a warning is enough
+        log.warning("embedding cache %s is a symbolic link (to %s); not clearing through it", root, os.readlink(root))
+        return 0
     freed = _usage(root)[1] if root.is_dir() else 0
     if root.is_dir():
         shutil.rmtree(root, ignore_errors=True)

@@ -213,7 +213,11 @@ def cmd_cache(args: argparse.Namespace) -> int:
         if args.action == "info":
             print(f"root {cache_dir()}")
             for name in CACHE_PARTS:
-                info = part_info(name)
+                try:
+                    info = part_info(name)
+                except CacheError as exc:  # a part that is a link out of the root: shown, never walked
+                    print(f"{name}: {exc}")
+                    continue
                 print(f"{name} {info['path']}: {info['files']} files, {_bytes(info['bytes'])}")
                 if name == "embeddings":
                     for store in cache_info(Path(info["path"]))["stores"]:

@@ -201,3 +201,28 @@ def test_a_garbage_store_json_is_a_warning_and_is_rewritten(tmp_path, caplog, ga
     assert info["stores"][0]["vectors"] == 2 and info["stores"][0]["encoder"] == "enc"
     store.put(["c"], _rows(1))
     assert cache_info(root)["stores"][0]["identity"] == "identity-1"
+
+
+def test_clear_part_stays_inside_the_cache_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "f.bin").write_bytes(b"x" * 10)
+    with pytest.raises(cache.CacheError, match="unknown cache part"):
+        cache.clear_part("..")
+    (tmp_path / "cache" / "runs").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(cache.CacheError, match="symbolic link"):
+        cache.clear_part("runs")
+    with pytest.raises(cache.CacheError, match="symbolic link"):
+        cache.part_info("runs")
+    (tmp_path / "cache" / "runs").unlink()
+    (tmp_path / "cache" / "uploads" / "ab").mkdir(parents=True)
+    (tmp_path / "cache" / "uploads" / "ab" / "r.jsonl").write_bytes(b"y" * 7)
+    (tmp_path / "cache" / "uploads" / "ab" / "link").symlink_to(outside / "sub", target_is_directory=True)
+    info = cache.part_info("uploads")
+    assert info["files"] == 2 and info["bytes"] < 7 + 200  # the link counts as itself, not as what it points at
+    assert cache.clear_part("uploads") == info["bytes"]
+    assert (outside / "sub" / "f.bin").read_bytes() == b"x" * 10 and not (tmp_path / "cache" / "uploads").exists()
+    (tmp_path / "cache" / "embeddings").symlink_to(outside, target_is_directory=True)
+    assert clear_cache() == 0 and (outside / "sub" / "f.bin").exists()  # the old API: a warning, nothing deleted

@@ -178,6 +178,8 @@ def test_cache_clear_never_deletes_outside_the_cache_root(tmp_path, monkeypatch,
     (outside / "thesis.txt").write_text("keep me")
     root.mkdir()
     (root / "images").symlink_to(outside, target_is_directory=True)  # a part that is a link leading out
+    assert main(["cache", "info"]) == 0
+    assert "images: " in capsys.readouterr().out
     assert main(["cache", "clear", "--what", "images"]) == 2
     err = capsys.readouterr().err
     assert "symbolic link" in err and len(err.strip().splitlines()) == 1
