@@ -3,6 +3,18 @@
 Reviews are read first (sampled while streaming), then meta is streamed line by line keeping only the
 records of sampled items, so sampling 1 % of a category never holds its 1.4 GB meta file in memory.
 Meta is never given to a pyarrow JSON reader: ``details`` changes type between rows and breaks it.
+
+Hostile or damaged input never stops a load with a traceback:
+
+- a record that cannot be used (not JSON, not an object, nested too deep, a field of the wrong type or out
+  of range, a lone surrogate) is counted in ``LoadReport.malformed_*`` with its line number and reason;
+- a line longer than :data:`MAX_LINE_BYTES` (16 MB) is counted as malformed ("line too long") and read past
+  in 1 MB pieces, never held whole;
+- a gzip (or parquet) file damaged part way keeps every line before the damage and adds a warning naming the
+  file and the last good line to ``LoadReport.warnings`` (and the log); a reviews file with no usable line
+  before its damage raises :class:`NotJsonLines`, one line for the user.
+
+Parquet is recognised by its ``PAR1`` magic bytes as well as by its suffix; gzip by its magic bytes only.
 """
 
 from __future__ import annotations
@@ -155,7 +167,7 @@ def _file_source(path: Path, limit: int | None) -> Source:
         no = 0
         try:
             with _open_binary(path) as fh:
-                for no, line in enumerate(_lines(fh), 1):  # noqa: B007 - no is read after a break
+                for no, line in enumerate(_lines(fh), 1):  # noqa: B007 - no is read by the except below
                     if limit is not None and no > limit:
                         return
                     yield no, line
