@@ -235,3 +235,29 @@ def test_a_corrupted_shard_heals_after_one_recompute(counting, tmp_path):
         shard.write_bytes(shard.read_bytes()[:-30] + bytes(30))
     assert embed_items(ds, EmbedConfig(encoder="classic")).computed == {"text": 12, "image": 12}
     assert embed_items(ds, EmbedConfig(encoder="classic")).computed == {"text": 0, "image": 0}
+
+
+def test_the_study_load_report_lists_missing_pictures_by_reason(tmp_path, monkeypatch):
+    import json
+
+    from mmrec_core.config import DataConfig, StudyConfig
+    from mmrec_core.study import run_study
+
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "cat"
+    (folder / "img").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (48, 48), COLOURS[i]).save(folder / "img" / f"P{i}.png")
+    pictures = {"P0": "img/P0.png", "P1": "img/P1.png", "P2": "img/P2.png", "P3": "img/gone.png", "P4": None}
+    metas = [{"parent_asin": k, "title": f"item {k}", "images": [{"large": v}] if v else []} for k, v in pictures.items()]
+    reviews = [{"parent_asin": f"P{i}", "user_id": f"u{u}", "rating": 5.0 if (u + i) % 2 else 1.0,
+                "timestamp": 1_600_000_000_000 + 10 * u + i} for u in range(8) for i in range(6)]
+    (folder / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews))
+    (folder / "meta.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metas))
+    config = StudyConfig(
+        name="pictures", data=DataConfig(source="local", reviews_path=str(folder / "reviews.jsonl"),
+                                         meta_path=str(folder / "meta.jsonl")),
+        embed=EmbedConfig(encoder="classic"), fusions=("concat",), models=("dot",), classifier=None,
+    )
+    result = run_study(config)
+    assert result.load_report["missing_images"] == {"no meta record": 1, "no image in meta": 1, "file not found": 1}
