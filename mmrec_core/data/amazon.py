@@ -67,8 +67,8 @@ class NotJsonLines(ValueError):
 class _TooLong:
     """Stands in for a line longer than :data:`MAX_LINE_BYTES` (its bytes were read past, not kept)."""
 
-
-_TOO_LONG = _TooLong()
+    def __init__(self, head: bytes):
+        self.head = head  # its first bytes: enough to tell a huge JSON object from a huge array
 
 
 class _Damaged:
@@ -99,7 +99,7 @@ def open_text(path: str | Path) -> TextIO:
 
 
 def _lines(fh: IO[bytes]) -> Iterator[bytes | _TooLong]:
-    """The lines of ``fh``; :data:`_TOO_LONG` in place of a line longer than :data:`MAX_LINE_BYTES`.
+    """The lines of ``fh``; a :class:`_TooLong` in place of a line longer than :data:`MAX_LINE_BYTES`.
 
     A too-long line is read past in :data:`_SKIP_CHUNK` pieces, so memory stays bounded by the cap.
     """
@@ -108,12 +108,13 @@ def _lines(fh: IO[bytes]) -> Iterator[bytes | _TooLong]:
         if not line:
             return
         if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            head = line[:64].lstrip()
             del line
             while True:
                 rest = fh.readline(_SKIP_CHUNK)
                 if not rest or rest.endswith(b"\n"):
                     break
-            yield _TOO_LONG
+            yield _TooLong(head)
             continue
         yield line
 
@@ -126,7 +127,8 @@ def _magic(path: Path, n: int = 4) -> bytes:
 def _sniff(path: Path) -> None:
     """Raise :class:`NotJsonLines` for binary content or when the first lines all fail to parse.
 
-    Lines over :data:`MAX_LINE_BYTES` are not judged (the load counts them as too long). A gzip stream
+    Lines over :data:`MAX_LINE_BYTES` that open a JSON object are not judged (the load counts them as too
+    long); one that opens anything else (a whole file as one JSON array) counts as a line that failed. A gzip stream
     that breaks after some lines passes: the load keeps those lines and reports the damage.
     A missing file raises :class:`FileNotFoundError` (what to do differs: check the path).
     """
@@ -140,8 +142,11 @@ def _sniff(path: Path) -> None:
             for line in _lines(fh):
                 if seen >= SNIFF_LINES:
                     break
-                if isinstance(line, _TooLong):
+                if isinstance(line, _TooLong):  # a huge object is judged by the load; a huge array is not JSON lines
                     seen += 1
+                    if not line.head.startswith(b"{"):
+                        tried += 1
+                        bad += 1
                     continue
                 if not line.strip():
                     continue

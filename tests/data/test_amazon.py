@@ -554,3 +554,15 @@ def test_damaged_parquet_keeps_the_rows_before_the_damage(tmp_path: Path) -> Non
     rep = load_local(path, None).report
     assert 4096 <= rep.reviews_kept < 12_000 and len(rep.warnings) == 1 and "r.parquet" in rep.warnings[0]
     assert rep.warnings[0].isprintable()
+
+
+def test_a_huge_one_line_json_array_is_not_json_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmrec_core.data import amazon
+
+    monkeypatch.setattr(amazon, "MAX_LINE_BYTES", 4000)
+    path = tmp_path / "reviews.jsonl"
+    path.write_text(json.dumps([review(f"u{i}", "P1") for i in range(100)]))  # one line, over the cap
+    with pytest.raises(NotJsonLines, match="reviews.jsonl"):
+        load_local(path, None)
+    path.write_text(json.dumps(review("u1", "P1", text="t" * 5000)) + "\n" + GOOD + "\n")  # a huge object: judged later
+    assert load_local(path, None).report.malformed_review_reasons == {"line too long": 1}
