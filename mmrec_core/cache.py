@@ -9,7 +9,9 @@ hashes, ``vectors``: float32 rows). A shard's name is the sha256 of its bytes, s
   model), and readers take the union;
 - every read checks the bytes against the name; a shard that does not match (or does not parse) is
   dropped with a warning and its items are recomputed, never used;
-- a run killed half way keeps the shards it wrote, so the next run computes only the rest.
+- a run killed half way keeps the shards it wrote, so the next run computes only the rest;
+- a damaged shard (or a folder in its place, or a garbage ``store.json``) is rewritten when its items are
+  recomputed, so the cache heals instead of recomputing on every run.
 
 Many small shards are merged (under an ``fcntl`` lock, so only one process compacts) once there are more
 than :data:`COMPACT_AFTER`. No pickle anywhere: ``np.load(allow_pickle=False)``.
@@ -55,6 +57,23 @@ def content_key(*parts: str | bytes) -> str:
         data = part.encode() if isinstance(part, str) else part
         digest.update(len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
+
+
+def _remove(path: Path) -> None:
+    """Delete a file, a link or a folder (something else in a cache file's place); gone already is fine."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """True when ``path`` is a plain file whose bytes are exactly ``data``."""
+    try:
+        return path.is_file() and not path.is_symlink() and path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -108,6 +127,10 @@ class VectorStore:
                     return _memo[memo_key]
             data = path.read_bytes()
         except FileNotFoundError:  # merged away by another process's compaction: its rows are elsewhere
+            return None
+        except OSError as exc:  # a folder in the shard's place, no permission, an I/O error
+            log.warning("embedding cache: %s cannot be read (%s); ignoring it, its items will be recomputed",
+                        path, exc.strerror or exc)
             return None
         expected = path.stem.removeprefix("shard-")
         if hashlib.sha256(data).hexdigest()[: len(expected)] != expected:
@@ -171,14 +194,23 @@ class VectorStore:
         if vectors.shape != (len(keys), self.dim):
             raise ValueError(f"expected {len(keys)} x {self.dim} vectors, got {vectors.shape}")
         self.folder.mkdir(parents=True, exist_ok=True)
+        meta_data = json.dumps(self.meta, indent=2).encode()
         meta_path = self.folder / "store.json"
-        if not meta_path.exists():
-            _atomic_write(meta_path, json.dumps(self.meta, indent=2).encode())
+        if not _holds(meta_path, meta_data):
+            if meta_path.exists() or meta_path.is_symlink():
+                log.warning("embedding cache: %s is not this store's description; rewriting it", meta_path)
+                _remove(meta_path)
+            _atomic_write(meta_path, meta_data)
         buffer = io.BytesIO()
         np.savez(buffer, keys=np.asarray(keys, dtype="U32"), vectors=vectors)
         data = buffer.getvalue()
         path = self.folder / f"shard-{hashlib.sha256(data).hexdigest()[:32]}.npz"
-        if not path.exists():
+        # the name is the content's hash, so a damaged file of that name must be replaced, not trusted:
+        # otherwise every later run finds it bad again and recomputes the same items
+        if not _holds(path, data):
+            if path.exists() or path.is_symlink():
+                log.warning("embedding cache: rewriting damaged %s", path)
+                _remove(path)
             _atomic_write(path, data)
         if len(self.shards()) > COMPACT_AFTER:
             self.compact()
@@ -194,20 +226,23 @@ class VectorStore:
             try:
                 old = self.shards()
                 parts = [p for p in (self._read(path) for path in old) if p is not None]
-                if len(parts) <= 1:
+                if len(parts) <= 1 and len(parts) == len(old):
                     return
-                keys = np.concatenate([k for k, _ in parts])
-                vectors = np.concatenate([v for _, v in parts])
-                keys, first = np.unique(keys, return_index=True)
-                buffer = io.BytesIO()
-                np.savez(buffer, keys=keys.astype("U32"), vectors=vectors[first])
-                data = buffer.getvalue()
-                merged = self.folder / f"shard-{hashlib.sha256(data).hexdigest()[:32]}.npz"
-                _atomic_write(merged, data)  # the merged shard exists before any old one goes
+                merged = None
+                if parts:  # unreadable shards are dropped with the rest: their items get recomputed anyway
+                    keys = np.concatenate([k for k, _ in parts])
+                    vectors = np.concatenate([v for _, v in parts])
+                    keys, first = np.unique(keys, return_index=True)
+                    buffer = io.BytesIO()
+                    np.savez(buffer, keys=keys.astype("U32"), vectors=vectors[first])
+                    data = buffer.getvalue()
+                    merged = self.folder / f"shard-{hashlib.sha256(data).hexdigest()[:32]}.npz"
+                    if merged.is_dir():  # a folder in its place would make os.replace fail
+                        _remove(merged)
+                    _atomic_write(merged, data)  # the merged shard exists before any old one goes
                 for path in old:
                     if path != merged:
-                        with contextlib.suppress(FileNotFoundError):
-                            path.unlink()
+                        _remove(path)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -222,8 +257,15 @@ def cache_info(root: Path | None = None) -> dict[str, Any]:
     files = list(_walk(root))
     stores = []
     for meta_path in sorted(root.glob("*/*/store.json")) if root.is_dir() else []:
-        meta = json.loads(meta_path.read_text())
-        shards = list(meta_path.parent.glob("shard-*.npz"))
+        try:
+            meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:  # garbage or a folder: say so; the next write rewrites it
+            log.warning("embedding cache: %s is unreadable (%s); listing the store without its description",
+                        meta_path, exc)
+            meta = {"encoder": meta_path.parent.parent.name, "modality": meta_path.parent.name.split("-")[0]}
+        shards = [s for s in meta_path.parent.glob("shard-*.npz") if s.is_file()]
         vectors = 0
         for shard in shards:
             with contextlib.suppress(Exception), np.load(shard, allow_pickle=False) as npz:
@@ -240,10 +282,73 @@ def cache_info(root: Path | None = None) -> dict[str, Any]:
     return {"path": str(root), "files": len(files), "bytes": sum(f.stat().st_size for f in files), "stores": stores}
 
 
+CACHE_PARTS = ("embeddings", "images", "demo", "uploads", "runs")  # the folders under cache_dir()
+
+
+class CacheError(ValueError):
+    """A cache folder that will not be touched (a link leading out of the cache root, an unknown name)."""
+
+
+def part_path(name: str) -> Path:
+    """``cache_dir()/name`` for a name of :data:`CACHE_PARTS`, checked to lie inside the cache root.
+
+    Raises
+    ------
+    CacheError
+        Unknown name, a symbolic link in the part's place, or a path resolving outside the root.
+    """
+    if name not in CACHE_PARTS:
+        raise CacheError(f"unknown cache part {name!r}; choose one of {list(CACHE_PARTS)}")
+    root = cache_dir()
+    path = root / name
+    if path.is_symlink():  # clearing through it would delete whatever it points at
+        raise CacheError(f"{path} is a symbolic link (to {os.readlink(path)}); refusing to touch it")
+    if path.resolve().parent != root.resolve():
+        raise CacheError(f"{path} resolves outside the cache root {root}; refusing to touch it")
+    return path
+
+
+def _usage(path: Path) -> tuple[int, int]:
+    """(files, bytes) under ``path``, never following links (a link counts as itself)."""
+    files = size = 0
+    for folder, dirs, names in os.walk(path):  # followlinks=False: a link to a folder is not entered
+        for name in names + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            with contextlib.suppress(OSError):
+                size += os.lstat(os.path.join(folder, name)).st_size
+                files += 1
+    return files, size
+
+
+def part_info(name: str) -> dict[str, Any]:
+    """``{"name", "path", "exists", "files", "bytes"}`` of one cache part (see :data:`CACHE_PARTS`)."""
+    path = part_path(name)
+    files, size = _usage(path) if path.is_dir() else (0, 0)
+    return {"name": name, "path": str(path), "exists": path.is_dir(), "files": files, "bytes": size}
+
+
+def clear_part(name: str) -> int:
+    """Delete one cache part (``embeddings``, ``images``, ``demo``, ``uploads`` or ``runs``); returns bytes freed.
+
+    Only ``cache_dir()/name`` is removed: a link in its place is refused (:class:`CacheError`) and links
+    inside it are removed as links, never followed, so nothing outside the cache root is deleted.
+    """
+    path = part_path(name)
+    if name == "embeddings":
+        return clear_cache(path)
+    _, freed = _usage(path) if path.is_dir() else (0, 0)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    log.info("cache %s cleared: %s bytes freed under %s", name, f"{freed:,}", path)
+    return freed
+
+
 def clear_cache(root: Path | None = None) -> int:
     """Delete every stored vector; returns the bytes freed."""
     root = root or embeddings_root()
-    freed = sum(f.stat().st_size for f in _walk(root))
+    if root.is_symlink():  # clear_part refuses this loudly; here (the dashboard's button) a warning is enough
+        log.warning("embedding cache %s is a symbolic link (to %s); not clearing through it", root, os.readlink(root))
+        return 0
+    freed = _usage(root)[1] if root.is_dir() else 0
     if root.is_dir():
         shutil.rmtree(root, ignore_errors=True)
     with _memo_lock:

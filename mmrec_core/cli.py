@@ -224,25 +224,38 @@ def bench_all(full: bool = False, device: str = "auto") -> dict[str, Any]:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
+    from mmrec_core.cache import CACHE_PARTS, CacheError, cache_info, clear_part, part_info
     from mmrec_core.config import cache_dir
-    from mmrec_core.embeddings import cache_info, clear_cache
 
-    if args.action == "info":
-        info = cache_info()
-        print(f"root {cache_dir()}")
-        print(f"embeddings {info.get('path')}: {info.get('files', 0)} files, {_bytes(info.get('bytes', 0))}")
-        for name in ("demo", "images", "runs"):
-            path = cache_dir() / name
-            if path.exists():
-                files = [p for p in path.rglob("*") if p.is_file()]
-                print(f"{name} {path}: {len(files)} files, {_bytes(sum(p.stat().st_size for p in files))}")
-    else:
-        freed = clear_cache()
-        print(f"cleared the embedding cache: {_bytes(freed)} freed")
+    try:
+        if args.action == "info":
+            print(f"root {cache_dir()}")
+            for name in CACHE_PARTS:
+                try:
+                    info = part_info(name)
+                except CacheError as exc:  # a part that is a link out of the root: shown, never walked
+                    print(f"{name}: {exc}")
+                    continue
+                print(f"{name} {info['path']}: {info['files']} files, {_bytes(info['bytes'])}")
+                if name == "embeddings":
+                    for store in cache_info(Path(info["path"]))["stores"]:
+                        print(f"  {store['encoder']} {store['modality']}: {store['vectors']} vectors, "
+                              f"{_bytes(store['bytes'])}")
+            return 0
+        what = args.what or ["embeddings"]
+        parts = list(CACHE_PARTS) if "all" in what else list(dict.fromkeys(what))
+        for name in parts:
+            freed = clear_part(name)
+            print(f"cleared {name} ({cache_dir() / name}): {_bytes(freed)} freed")
+    except CacheError as exc:
+        raise UserError(str(exc)) from None
     return 0
 
 
 # --- parser -------------------------------------------------------------------------------------------
+
+# what ``cache clear --what`` takes: mmrec_core.cache.CACHE_PARTS and "all" (spelled out: numpy stays unimported)
+CACHE_WHAT = ("embeddings", "images", "demo", "uploads", "runs", "all")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -294,8 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="auto")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("cache", help="see or clear the embedding cache")
-    p.add_argument("action", choices=("info", "clear"))
+    p = sub.add_parser("cache", help="see or clear the caches (embeddings, pictures, demo data, uploads, runs)")
+    p.add_argument("action", choices=("info", "clear"), help="info: sizes of every part; clear: delete parts")
+    p.add_argument("--what", action="append", choices=CACHE_WHAT, metavar="PART",
+                   help="with clear: " + ", ".join(CACHE_WHAT) + " (repeatable; default embeddings)")
     p.set_defaults(func=cmd_cache)
     return parser
 

@@ -265,7 +265,8 @@ def embed_items(
 
     Only pictures whose vectors are not cached are loaded (:func:`mmrec_core.data.images.load_images`);
     a picture that cannot be had stays missing (``image_ok`` False, zero row, reason counted), never a
-    placeholder. Progress stages: ``embed-texts``, ``embed-images``.
+    placeholder. The reasons are also added to ``dataset.report.missing_images``. Progress stages:
+    ``embed-texts``, ``embed-images``.
     """
     start = time.perf_counter()
     encoder = get_encoder(config)
@@ -276,6 +277,9 @@ def embed_items(
     text, text_hits, text_new = _embed_texts(encoder, texts, config.batch_size, progress)
     refs = items["image_url"].tolist() if "image_url" in items else [None] * len(items)
     image, image_ok, reasons, image_hits, image_new = _embed_images(encoder, refs, config.batch_size, images, progress)
+    report = getattr(dataset, "report", None)
+    if report is not None:  # the load report then lists missing pictures by reason, not only this summary
+        report.note_missing_images(reasons)
     return ItemEmbeddings(
         item_ids=items["item_id"].astype(str).to_numpy(),
         text=text,

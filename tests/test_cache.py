@@ -146,3 +146,83 @@ def test_default_root_follows_mmrec_cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path))
     assert cache.embeddings_root() == tmp_path / "embeddings"
     assert cache_info()["path"] == str(tmp_path / "embeddings")
+
+
+# --- a damaged cache heals ------------------------------------------------------------------------------
+
+
+def test_a_corrupt_shard_is_rewritten_when_its_items_are_recomputed(store, caplog):
+    keys = [content_key(str(i)) for i in range(3)]
+    path = store.put(keys, _rows(3))
+    good = path.read_bytes()
+    path.write_bytes(good[:-40] + bytes(40))
+    assert not store.get(keys)[1].any()
+    assert store.put(keys, _rows(3)) == path  # the same content has the same name ...
+    assert path.read_bytes() == good  # ... and is written again, not trusted
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mmrec.cache"):
+        vectors, found = VectorStore(store.folder, store.meta).get(keys)
+    assert found.all() and caplog.text == ""
+    np.testing.assert_array_equal(vectors, _rows(3))
+
+
+def test_a_folder_in_a_shards_place_is_a_warning_then_replaced(store, caplog, monkeypatch):
+    keys = [content_key(str(i)) for i in range(3)]
+    path = store.put(keys, _rows(3))
+    path.unlink()
+    path.mkdir()
+    (path / "junk").write_text("x")
+    with caplog.at_level(logging.WARNING, logger="mmrec.cache"):
+        assert not store.get(keys)[1].any()
+    assert "cannot be read" in caplog.text
+    store.put(keys, _rows(3))
+    assert path.is_file() and store.get(keys)[1].all()
+    path.unlink()
+    path.mkdir()
+    monkeypatch.setattr(cache, "COMPACT_AFTER", 1)
+    store.put([content_key("other")], _rows(1, seed=5))  # compaction walks past the folder
+    assert store.get([content_key("other")])[1].all() and not path.exists()
+
+
+@pytest.mark.parametrize("garbage", [b"{not json", b"[1, 2]", b"\xff\xfe", None])
+def test_a_garbage_store_json_is_a_warning_and_is_rewritten(tmp_path, caplog, garbage):
+    root = tmp_path / "emb"
+    store = VectorStore.open("enc", "identity-1", "image", 4, root=root)
+    store.put(["a", "b"], _rows(2))
+    meta_path = store.folder / "store.json"
+    meta_path.unlink()
+    if garbage is None:
+        meta_path.mkdir()  # a folder where the description should be
+    else:
+        meta_path.write_bytes(garbage)
+    with caplog.at_level(logging.WARNING, logger="mmrec.cache"):
+        info = cache_info(root)
+    assert "store.json" in caplog.text
+    assert info["stores"][0]["vectors"] == 2 and info["stores"][0]["encoder"] == "enc"
+    store.put(["c"], _rows(1))
+    assert cache_info(root)["stores"][0]["identity"] == "identity-1"
+
+
+def test_clear_part_stays_inside_the_cache_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    (outside / "sub" / "f.bin").write_bytes(b"x" * 10)
+    with pytest.raises(cache.CacheError, match="unknown cache part"):
+        cache.clear_part("..")
+    (tmp_path / "cache" / "runs").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(cache.CacheError, match="symbolic link"):
+        cache.clear_part("runs")
+    with pytest.raises(cache.CacheError, match="symbolic link"):
+        cache.part_info("runs")
+    (tmp_path / "cache" / "runs").unlink()
+    (tmp_path / "cache" / "uploads" / "ab").mkdir(parents=True)
+    (tmp_path / "cache" / "uploads" / "ab" / "r.jsonl").write_bytes(b"y" * 7)
+    (tmp_path / "cache" / "uploads" / "ab" / "link").symlink_to(outside / "sub", target_is_directory=True)
+    info = cache.part_info("uploads")
+    assert info["files"] == 2 and info["bytes"] < 7 + 200  # the link counts as itself, not as what it points at
+    assert cache.clear_part("uploads") == info["bytes"]
+    assert (outside / "sub" / "f.bin").read_bytes() == b"x" * 10 and not (tmp_path / "cache" / "uploads").exists()
+    (tmp_path / "cache" / "embeddings").symlink_to(outside, target_is_directory=True)
+    assert clear_cache() == 0 and (outside / "sub" / "f.bin").exists()  # the old API: a warning, nothing deleted

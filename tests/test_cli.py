@@ -149,3 +149,93 @@ def test_user_errors_exit_2(capsys, tmp_path):
     assert "no such file" in capsys.readouterr().err
     assert main(["embed", "--size", "tiny", "--encoder", "clip", "--checkpoint", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.startswith("error:")
+
+
+def _fill_cache(root: Path) -> None:
+    from mmrec_core.cache import VectorStore
+
+    VectorStore.open("enc", "id", "text", 2, root=root / "embeddings").put(["k"], [[1.0, 0.0]])
+    for part, name in (("images", "ab/cd.jpg"), ("demo", "default-tiny-s0/meta.jsonl.gz"),
+                       ("uploads", "0123456789abcdef/reviews.jsonl"), ("runs", "demo-small-20260101/results.json")):
+        (root / part / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / part / name).write_bytes(b"x" * 100)
+
+
+def test_cache_info_shows_every_part_and_clear_takes_what(tmp_path, monkeypatch, capsys):
+    from mmrec_core.cache import CACHE_PARTS
+    from mmrec_core.cli import CACHE_WHAT
+
+    assert CACHE_WHAT == (*CACHE_PARTS, "all")
+    root = tmp_path / "cache"
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(root))
+    _fill_cache(root)
+    assert main(["cache", "info"]) == 0
+    out = capsys.readouterr().out
+    for part in ("embeddings", "images", "demo", "uploads", "runs"):
+        assert f"{part} {root / part}: " in out
+    assert "uploads" in out and "1 files, 100 B" in out and "enc text: 1 vectors" in out
+
+    assert main(["cache", "clear"]) == 0  # default: the embeddings only
+    assert not (root / "embeddings").exists() and (root / "images" / "ab" / "cd.jpg").exists()
+    assert "cleared embeddings" in capsys.readouterr().out
+    assert main(["cache", "clear", "--what", "images", "--what", "uploads"]) == 0
+    assert not (root / "images").exists() and not (root / "uploads").exists()
+    assert (root / "demo").exists() and (root / "runs").exists()
+    assert main(["cache", "clear", "--what", "all"]) == 0
+    assert sorted(p.name for p in root.iterdir()) == []
+    assert main(["cache", "clear", "--what", "all"]) == 0  # nothing there: fine
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["cache", "clear", "--what", "home"])
+
+
+def test_cache_clear_never_deletes_outside_the_cache_root(tmp_path, monkeypatch, capsys):
+    root, outside = tmp_path / "cache", tmp_path / "precious"
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(root))
+    outside.mkdir()
+    (outside / "thesis.txt").write_text("keep me")
+    root.mkdir()
+    (root / "images").symlink_to(outside, target_is_directory=True)  # a part that is a link leading out
+    assert main(["cache", "info"]) == 0
+    assert "images: " in capsys.readouterr().out
+    assert main(["cache", "clear", "--what", "images"]) == 2
+    err = capsys.readouterr().err
+    assert "symbolic link" in err and len(err.strip().splitlines()) == 1
+    assert (outside / "thesis.txt").read_text() == "keep me" and (root / "images").is_symlink()
+    (root / "images").unlink()
+    (root / "demo" / "default-tiny-s0").mkdir(parents=True)
+    (root / "demo" / "default-tiny-s0" / "out").symlink_to(outside, target_is_directory=True)  # a link inside
+    (root / "demo" / "thesis-link.txt").symlink_to(outside / "thesis.txt")
+    assert main(["cache", "info"]) == 0
+    assert main(["cache", "clear", "--what", "demo", "--what", "embeddings"]) == 0
+    assert not (root / "demo").exists()
+    assert (outside / "thesis.txt").read_text() == "keep me"
+    (root / "embeddings").symlink_to(outside, target_is_directory=True)
+    assert main(["cache", "clear", "--what", "all"]) == 2
+    assert (outside / "thesis.txt").read_text() == "keep me"
+
+
+def test_a_damaged_gzip_is_one_line_exit_2_or_a_loud_warning(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+
+    def gz(path: Path, records: list[dict], cut: int) -> Path:
+        data = gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode())
+        path.write_bytes(data[:-cut])
+        return path
+
+    def review(i: int, rating: float) -> dict:
+        return {"rating": rating, "parent_asin": f"P{i % 5}", "user_id": f"u{i}", "timestamp": 1_600_000_000_000 + i,
+                "text": f"review {i} " + "w" * (i % 50)}
+
+    metas = gz(tmp_path / "meta.jsonl.gz", [{"parent_asin": f"P{i}", "title": f"item {i}"} for i in range(5)], cut=0)
+    unusable = gz(tmp_path / "zero.jsonl.gz", [review(i, 0.0) for i in range(3000)], cut=100)
+    args = ["embed", "--encoder", "classic", "--meta", str(metas), "--reviews"]
+    assert main([*args, str(unusable)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "zero.jsonl.gz" in err[0] and "damaged" in err[0]
+    usable = gz(tmp_path / "half.jsonl.gz", [review(i, 5.0) for i in range(3000)], cut=100)
+    assert main([*args, str(usable)]) == 0
+    captured = capsys.readouterr()
+    assert "5 items" in captured.out and "half.jsonl.gz is damaged after line" in captured.err

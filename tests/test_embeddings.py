@@ -214,3 +214,50 @@ def test_demo_catalogue_end_to_end(tmp_path, monkeypatch):
     assert second.cache_hits == {"text": len(dataset.items), "image": len(dataset.items)}
     fused = fuse(second, "concat")
     assert fused.features.shape == (len(dataset.items), 512 + 144) and fused.text_fallback == 0
+
+
+def test_missing_pictures_reach_the_load_report_by_reason(counting, tmp_path):
+    ds = make_dataset(tmp_path / "img", missing=(1, 4))
+    ds.items.loc[7, "image_url"] = str(tmp_path / "nowhere.jpg")
+    ds.report.missing_images = {"no image in meta": 2}  # what the loader counted before any fetch
+    embed_items(ds, EmbedConfig(encoder="classic"))
+    assert ds.report.missing_images == {"no image in meta": 2, "file not found": 1}
+    assert ds.report.to_dict()["missing_images"] == {"no image in meta": 2, "file not found": 1}
+    bare = make_dataset(tmp_path / "img2", missing=(0,))  # a report the loader did not fill
+    embed_items(bare, EmbedConfig(encoder="classic"))
+    assert bare.report.missing_images == {"no image": 1}
+
+
+def test_a_corrupted_shard_heals_after_one_recompute(counting, tmp_path):
+    ds = make_dataset(tmp_path / "img")
+    embed_items(ds, EmbedConfig(encoder="classic"))
+    for shard in (tmp_path / "cache" / "embeddings" / "classic").glob("*/shard-*.npz"):
+        shard.write_bytes(shard.read_bytes()[:-30] + bytes(30))
+    assert embed_items(ds, EmbedConfig(encoder="classic")).computed == {"text": 12, "image": 12}
+    assert embed_items(ds, EmbedConfig(encoder="classic")).computed == {"text": 0, "image": 0}
+
+
+def test_the_study_load_report_lists_missing_pictures_by_reason(tmp_path, monkeypatch):
+    import json
+
+    from mmrec_core.config import DataConfig, StudyConfig
+    from mmrec_core.study import run_study
+
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "cat"
+    (folder / "img").mkdir(parents=True)
+    for i in range(3):
+        Image.new("RGB", (48, 48), COLOURS[i]).save(folder / "img" / f"P{i}.png")
+    pictures = {"P0": "img/P0.png", "P1": "img/P1.png", "P2": "img/P2.png", "P3": "img/gone.png", "P4": None}
+    metas = [{"parent_asin": k, "title": f"item {k}", "images": [{"large": v}] if v else []} for k, v in pictures.items()]
+    reviews = [{"parent_asin": f"P{i}", "user_id": f"u{u}", "rating": 5.0 if (u + i) % 2 else 1.0,
+                "timestamp": 1_600_000_000_000 + 10 * u + i} for u in range(8) for i in range(6)]
+    (folder / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews))
+    (folder / "meta.jsonl").write_text("".join(json.dumps(m) + "\n" for m in metas))
+    config = StudyConfig(
+        name="pictures", data=DataConfig(source="local", reviews_path=str(folder / "reviews.jsonl"),
+                                         meta_path=str(folder / "meta.jsonl")),
+        embed=EmbedConfig(encoder="classic"), fusions=("concat",), models=("dot",), classifier=None,
+    )
+    result = run_study(config)
+    assert result.load_report["missing_images"] == {"no meta record": 1, "no image in meta": 1, "file not found": 1}

@@ -3,6 +3,18 @@
 Reviews are read first (sampled while streaming), then meta is streamed line by line keeping only the
 records of sampled items, so sampling 1 % of a category never holds its 1.4 GB meta file in memory.
 Meta is never given to a pyarrow JSON reader: ``details`` changes type between rows and breaks it.
+
+Hostile or damaged input never stops a load with a traceback:
+
+- a record that cannot be used (not JSON, not an object, nested too deep, a field of the wrong type or out
+  of range, a lone surrogate) is counted in ``LoadReport.malformed_*`` with its line number and reason;
+- a line longer than :data:`MAX_LINE_BYTES` (16 MB) is counted as malformed ("line too long") and read past
+  in 1 MB pieces, never held whole;
+- a gzip (or parquet) file damaged part way keeps every line before the damage and adds a warning naming the
+  file and the last good line to ``LoadReport.warnings`` (and the log); a reviews file with no usable line
+  before its damage raises :class:`NotJsonLines`, one line for the user.
+
+Parquet is recognised by its ``PAR1`` magic bytes as well as by its suffix; gzip by its magic bytes only.
 """
 
 from __future__ import annotations
@@ -11,8 +23,11 @@ import gzip
 import io
 import json
 import logging
+import math
+import numbers
 import random
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -32,23 +47,49 @@ __all__ = [
 log = logging.getLogger("mmrec.data.amazon")
 
 GZIP_MAGIC = b"\x1f\x8b"
+PARQUET_MAGIC = b"PAR1"
 PROGRESS_EVERY = 50_000  # lines between progress events
 SNIFF_LINES = 20  # a file whose first 20 non-empty lines all fail to parse is not JSON lines
-SNIFF_MAX_LINE = 4 << 20
+MAX_LINE_BYTES = 16 << 20  # longer lines are skipped as malformed ("line too long"), never held in memory
+_SKIP_CHUNK = 1 << 20  # how much of a too-long line is read at a time while skipping it
+_INT64 = 1 << 63
 _KEY = b'"parent_asin"'
+# what a damaged gzip stream raises part way (BadGzipFile is an OSError)
+_STREAM_ERRORS = (EOFError, OSError, zlib.error)
 
 Source = Callable[[], Iterator[tuple[int, Any]]]  # yields (1-based line number, bytes line or dict record)
 
 
 class NotJsonLines(ValueError):
-    """A file that is not JSON lines at all (binary, a JSON array, CSV, ...)."""
+    """A file that is not JSON lines at all (binary, a JSON array, CSV, ...), or one too damaged to use."""
+
+
+class _TooLong:
+    """Stands in for a line longer than :data:`MAX_LINE_BYTES` (its bytes were read past, not kept)."""
+
+    def __init__(self, head: bytes):
+        self.head = head  # its first bytes: enough to tell a huge JSON object from a huge array
+
+
+class _Damaged:
+    """Yielded last by a file source whose stream broke part way (truncated or corrupt gzip)."""
+
+    def __init__(self, error: BaseException):
+        text = " ".join(str(error).split()) or type(error).__name__
+        self.error = "".join(c if c.isprintable() else "?" for c in text)  # one clean line in logs and reports
+
+
+class _Malformed(ValueError):
+    """One record that cannot be kept; the message is the reason counted in the load report."""
 
 
 def _open_binary(path: Path) -> IO[bytes]:
     with open(path, "rb") as fh:
         magic = fh.read(2)
     if magic == GZIP_MAGIC:  # by content, not by name: a ".gz" may be plain text
-        return io.BufferedReader(gzip.open(path, "rb"), buffer_size=1 << 20)  # type: ignore[arg-type]
+        # no extra BufferedReader on top: its large reads would drop the lines decoded just before a
+        # damaged part of the stream; GzipFile's own buffer hands out every complete line first
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb", buffering=1 << 20)
 
 
@@ -57,46 +98,86 @@ def open_text(path: str | Path) -> TextIO:
     return io.TextIOWrapper(_open_binary(Path(path)), encoding="utf-8", errors="replace")
 
 
+def _lines(fh: IO[bytes]) -> Iterator[bytes | _TooLong]:
+    """The lines of ``fh``; a :class:`_TooLong` in place of a line longer than :data:`MAX_LINE_BYTES`.
+
+    A too-long line is read past in :data:`_SKIP_CHUNK` pieces, so memory stays bounded by the cap.
+    """
+    while True:
+        line = fh.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            head = line[:64].lstrip()
+            del line
+            while True:
+                rest = fh.readline(_SKIP_CHUNK)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield _TooLong(head)
+            continue
+        yield line
+
+
+def _magic(path: Path, n: int = 4) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
 def _sniff(path: Path) -> None:
     """Raise :class:`NotJsonLines` for binary content or when the first lines all fail to parse.
 
+    Lines over :data:`MAX_LINE_BYTES` that open a JSON object are not judged (the load counts them as too
+    long); one that opens anything else (a whole file as one JSON array) counts as a line that failed. A gzip stream
+    that breaks after some lines passes: the load keeps those lines and reports the damage.
     A missing file raises :class:`FileNotFoundError` (what to do differs: check the path).
     """
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist (check the path)")
-    tried = bad = 0
+    seen = tried = bad = 0
     try:
         with _open_binary(path) as fh:
             if b"\x00" in fh.peek(1 << 16)[: 1 << 16]:
                 raise NotJsonLines(f"{path} is not a JSON lines file: it holds binary content")
-            while tried < SNIFF_LINES:
-                line = fh.readline(SNIFF_MAX_LINE)
-                if not line:
+            for line in _lines(fh):
+                if seen >= SNIFF_LINES:
                     break
+                if isinstance(line, _TooLong):  # a huge object is judged by the load; a huge array is not JSON lines
+                    seen += 1
+                    if not line.head.startswith(b"{"):
+                        tried += 1
+                        bad += 1
+                    continue
                 if not line.strip():
                     continue
+                seen += 1
                 tried += 1
                 try:
                     bad += not isinstance(json.loads(line), dict)
-                except ValueError:
+                except (ValueError, RecursionError):
                     bad += 1
-    except (OSError, EOFError) as exc:  # a corrupt gzip stream
-        raise NotJsonLines(f"{path} could not be read as JSON lines: {exc}") from exc
+    except _STREAM_ERRORS as exc:  # a corrupt gzip stream
+        if not tried:
+            raise NotJsonLines(f"{path} could not be read as JSON lines: {exc}") from exc
     if tried and bad == tried:
         raise NotJsonLines(f"{path} is not a JSON lines file: none of its first {tried} lines is a JSON object")
 
 
 def _file_source(path: Path, limit: int | None) -> Source:
-    if path.suffix == ".parquet":
+    if path.suffix == ".parquet" or (path.is_file() and _magic(path) == PARQUET_MAGIC):
         return _parquet_source(path, limit)
     _sniff(path)
 
-    def lines() -> Iterator[tuple[int, bytes]]:
-        with _open_binary(path) as fh:
-            for no, line in enumerate(fh, 1):
-                if limit is not None and no > limit:
-                    break
-                yield no, line
+    def lines() -> Iterator[tuple[int, Any]]:
+        no = 0
+        try:
+            with _open_binary(path) as fh:
+                for no, line in enumerate(_lines(fh), 1):  # noqa: B007 - no is read by the except below
+                    if limit is not None and no > limit:
+                        return
+                    yield no, line
+        except _STREAM_ERRORS as exc:  # keep what was read; the reader reports the damage
+            yield no + 1, _Damaged(exc)
 
     return lines
 
@@ -109,10 +190,19 @@ def _parquet_source(path: Path, limit: int | None) -> Source:
     except Exception as exc:  # pyarrow raises ArrowInvalid and friends
         raise NotJsonLines(f"{path} is neither JSON lines nor a readable parquet file: {exc}") from exc
 
-    def records() -> Iterator[tuple[int, dict[str, Any]]]:
+    def records() -> Iterator[tuple[int, Any]]:
         no = 0
-        for batch in pf.iter_batches(batch_size=4096):
-            for record in batch.to_pylist():
+        batches = pf.iter_batches(batch_size=4096)
+        while True:
+            try:
+                batch = next(batches, None)
+                rows = [] if batch is None else batch.to_pylist()
+            except Exception as exc:  # noqa: BLE001 - a damaged page: keep the rows before it, report the rest
+                yield no + 1, _Damaged(exc)
+                return
+            if batch is None:
+                return
+            for record in rows:
                 no += 1
                 if limit is not None and no > limit:
                     return
@@ -131,42 +221,184 @@ def _records_source(records: Iterable[dict[str, Any]], limit: int | None) -> Sou
     return gen
 
 
-def _parse(raw: Any) -> dict[str, Any] | None:
+def _parse(raw: Any) -> dict[str, Any]:
+    """The JSON object of one line (or a record given as a dict); :class:`_Malformed` with the reason."""
     if isinstance(raw, dict):
         return raw
+    if isinstance(raw, _TooLong):
+        raise _Malformed("line too long")
+    if not isinstance(raw, bytes | str):
+        raise _Malformed("not a JSON object")
     try:
         record = json.loads(raw)
+    except RecursionError:  # e.g. [[[[...]]]] nested 100,000 deep
+        raise _Malformed("nested too deep") from None
     except ValueError:  # includes UnicodeDecodeError
-        return None
-    return record if isinstance(record, dict) else None
+        raise _Malformed("not JSON") from None
+    if not isinstance(record, dict):
+        raise _Malformed("not a JSON object")
+    return record
+
+
+def _text_field(record: dict[str, Any], key: str) -> str:
+    """An optional free-text field: a string, "" when absent or null; another type is malformed."""
+    value = record.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if not isinstance(value, str):
+        raise _Malformed(f"{key} is not text")
+    return value
+
+
+def _id_field(record: dict[str, Any], key: str) -> str | None:
+    """An id (user_id, asin, parent_asin): a non-null string, else None; a list, dict, ... is malformed."""
+    value = record.get(key)
+    if type(value) is str or value is None:  # the common case first: this runs for every line
+        return usable(value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Malformed(f"{key} is not a string")
+    return usable(value)
+
+
+def _int_field(value: Any, key: str, default: int | None = None) -> int:
+    """An int64 from an int, an integral finite float or a string of digits (bools and the rest: malformed)."""
+    if value is None and default is not None:
+        return default
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _Malformed(f"{key} is not a number")
+    if isinstance(value, numbers.Integral):
+        out = int(value)
+    elif math.isfinite(value) and float(value).is_integer():
+        out = int(value)
+    else:
+        raise _Malformed(f"{key} is not a whole number")
+    if not -_INT64 <= out < _INT64:
+        raise _Malformed(f"{key} out of range")
+    return out
+
+
+def _bool_field(value: Any, key: str) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise _Malformed(f"{key} is not true/false")
+
+
+def _rating(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _Malformed("rating is not a number")
+    try:
+        rating = float(value)
+    except OverflowError:  # an int past float range
+        raise _Malformed("rating out of range") from None
+    if rating != 0.0 and not 1.0 <= rating <= 5.0:  # NaN and infinities fail here too
+        raise _Malformed("rating out of range")
+    return rating
+
+
+def _timestamp(value: Any) -> int:
+    if isinstance(value, bool) or value is None:
+        raise _Malformed("timestamp missing or not a number")
+    try:
+        ts = timestamp_ms(value)
+    except (TypeError, ValueError, OverflowError):  # Infinity, NaN, "yesterday", NaT
+        raise _Malformed("timestamp unreadable") from None
+    if not -_INT64 <= ts < _INT64:  # it would overflow the int64 column (10**30, ...)
+        raise _Malformed("timestamp out of range")
+    return ts
+
+
+def _check_text(text: str) -> None:
+    if not text.isascii():  # ASCII (most lines) cannot hold a surrogate; isascii is a flag lookup
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Malformed("invalid Unicode (lone surrogate)") from None
+
+
+def check_encodable(value: Any) -> None:
+    """Raise :class:`ValueError` when a string anywhere in ``value`` (nested lists/dicts too) is not valid
+    Unicode (a lone surrogate such as ``"\\ud800"`` from JSON): it would fail later, when written or hashed."""
+    stack = [value]
+    while stack:  # iterative: details may be nested deeper than the recursion limit allows
+        v = stack.pop()
+        if isinstance(v, str):
+            _check_text(v)
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
 
 
 def _review_row(record: dict[str, Any]) -> tuple[str, Any]:
-    """("ok", row tuple) or (skip reason, None)."""
-    item = usable(record.get("parent_asin"))
+    """("ok", row tuple) or (skip reason, None); :class:`_Malformed` for a field of the wrong type or range.
+
+    Every kept field is checked here, so a bad value skips its record instead of failing the whole load
+    later (the int64 cast of the frame, hashing, writing results). Each field takes a fast path for the
+    type real files have (this runs for every line) and the general check otherwise.
+    """
+    get = record.get
+    item = _id_field(record, "parent_asin")
     if item is None:
         return "no parent_asin", None
-    try:
-        rating = float(record["rating"])
-        user = usable(record["user_id"])
-        ts = timestamp_ms(record.get("timestamp"))
-    except (KeyError, TypeError, ValueError):
-        return "malformed", None
+    user = _id_field(record, "user_id")
+    if user is None:
+        raise _Malformed("no user_id")
+    if "rating" not in record:
+        raise _Malformed("no rating")
+    rating = record["rating"]
+    if type(rating) is not float or not 1.0 <= rating <= 5.0:
+        rating = _rating(rating)
+    ts = get("timestamp")
+    if type(ts) is not int or not -_INT64 <= ts < _INT64:
+        ts = _timestamp(ts)
     if rating == 0.0:
         return "rating 0.0", None
-    if user is None or not 1.0 <= rating <= 5.0:
-        return "malformed", None
-    return "ok", (
-        user,
-        item,
-        usable(record.get("asin")) or item,
-        rating,
-        ts,
-        bool(record.get("verified_purchase") or False),
-        int(record.get("helpful_vote") or 0),
-        clean_text(record.get("title")),
-        record.get("text") if isinstance(record.get("text"), str) else "",
-    )
+    votes = get("helpful_vote")
+    if type(votes) is not int or not 0 <= votes < _INT64:
+        votes = _int_field(votes, "helpful_vote", default=0)
+        if votes < 0:
+            raise _Malformed("helpful_vote is negative")
+    verified = get("verified_purchase")
+    if type(verified) is not bool:
+        verified = _bool_field(verified, "verified_purchase")
+    asin = get("asin")
+    asin = (usable(asin) if type(asin) is str else _id_field(record, "asin")) or item
+    title, text = get("title"), get("text")
+    title = title if type(title) is str else _text_field(record, "title")
+    text = text if type(text) is str else _text_field(record, "text")
+    for value in (user, item, asin, title, text):
+        if not value.isascii():  # ASCII cannot hold a lone surrogate; isascii is a flag lookup
+            _check_text(value)
+    return "ok", (user, item, asin, float(rating), ts, verified, votes, clean_text(title), text)
+
+
+def _note_malformed(report: LoadReport, which: str, no: int, reason: str) -> None:
+    if which == "review":
+        report.malformed_reviews += 1
+        report.note_line(report.malformed_review_lines, no)
+        reasons = report.malformed_review_reasons
+    else:
+        report.malformed_meta += 1
+        report.note_line(report.malformed_meta_lines, no)
+        reasons = report.malformed_meta_reasons
+    reasons[reason] = reasons.get(reason, 0) + 1
+
+
+def _note_damage(report: LoadReport, which: str, path: str, no: int, damage: _Damaged) -> None:
+    last = no - 1
+    message = (f"{which} file {path or '(records)'} is damaged after line {last:,} ({damage.error}): "
+               f"kept what was read up to line {last:,}, the rest of the file is lost")
+    report.warnings.append(message)
+    log.warning("%s", message)
 
 
 def _read_reviews(source: Source, report: LoadReport, sample_percent: float | None, seed: int,
@@ -175,7 +407,11 @@ def _read_reviews(source: Source, report: LoadReport, sample_percent: float | No
     keep_below = None if sample_percent is None else sample_percent / 100.0
     seen: set[int] = set()
     rows: list[tuple[Any, ...]] = []
+    damaged: _Damaged | None = None
     for no, raw in source():
+        if isinstance(raw, _Damaged):
+            damaged = raw
+            break
         report.review_lines = no
         if no % PROGRESS_EVERY == 0:
             reporter.update(no)
@@ -186,8 +422,14 @@ def _read_reviews(source: Source, report: LoadReport, sample_percent: float | No
         if isinstance(raw, bytes) and not raw.strip():
             report.empty_review_lines += 1
             continue
-        record = _parse(raw)
-        status, row = ("malformed", None) if record is None else _review_row(record)
+        try:
+            status, row = _review_row(_parse(raw))
+        except _Malformed as exc:
+            _note_malformed(report, "review", no, str(exc))
+            continue
+        except Exception as exc:  # noqa: BLE001 - one record never stops a load: counted, not raised
+            _note_malformed(report, "review", no, f"unreadable ({type(exc).__name__})")
+            continue
         if status == "ok":
             key = hash((row[0], row[2], row[4], row[8]))  # user, asin, timestamp, raw text
             if key in seen:
@@ -195,14 +437,16 @@ def _read_reviews(source: Source, report: LoadReport, sample_percent: float | No
                 continue
             seen.add(key)
             rows.append(row[:8] + (clean_text(row[8]),))
-        elif status == "malformed":
-            report.malformed_reviews += 1
-            report.note_line(report.malformed_review_lines, no)
         elif status == "rating 0.0":
             report.zero_rating_reviews += 1
         else:
             report.missing_parent_asin += 1
     reporter.update(report.review_lines)
+    if damaged is not None and not rows:  # one line for the user (exit 2 in the CLI), no warning before it
+        raise NotJsonLines(f"reviews file {report.reviews_file or '(records)'} is damaged after line "
+                           f"{report.review_lines:,} ({damaged.error}) and no usable review was read before it")
+    if damaged is not None:
+        _note_damage(report, "reviews", report.reviews_file, report.review_lines + 1, damaged)
     frame = pd.DataFrame.from_records(rows, columns=REVIEW_COLUMNS)
     report.reviews_kept = len(frame)
     return frame.astype({"rating": "float64", "timestamp": "int64", "verified_purchase": "bool",
@@ -231,6 +475,9 @@ def _read_meta(source: Source, needed: set[str], report: LoadReport, base_dir: P
                stop_when_complete: bool, reporter: Reporter) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for no, raw in source():
+        if isinstance(raw, _Damaged):
+            _note_damage(report, "meta", report.meta_file, no, raw)
+            break
         report.meta_lines = no
         if no % PROGRESS_EVERY == 0:
             reporter.update(no)
@@ -241,16 +488,22 @@ def _read_meta(source: Source, needed: set[str], report: LoadReport, base_dir: P
             asin = _quick_asin(raw)
             if asin is not None and (asin not in needed or asin in found):
                 continue  # the common case when sampling: no json.loads for items nobody reviewed
-        record = _parse(raw)
-        if record is None:
-            report.malformed_meta += 1
-            report.note_line(report.malformed_meta_lines, no)
+        try:
+            record = _parse(raw)
+            asin = _id_field(record, "parent_asin")
+            if asin not in needed or asin in found:
+                continue
+            row = normalise_meta(record, base_dir)
+            check_encodable(row)
+        except _Malformed as exc:
+            _note_malformed(report, "meta", no, str(exc))
             continue
-        asin = usable(record.get("parent_asin"))
-        if asin in needed and asin not in found:
-            found[asin] = normalise_meta(record, base_dir)
-            if stop_when_complete and len(found) == len(needed):
-                break
+        except Exception as exc:  # noqa: BLE001 - one record never stops a load: counted, not raised
+            _note_malformed(report, "meta", no, f"unreadable ({type(exc).__name__})")
+            continue
+        found[asin] = row
+        if stop_when_complete and len(found) == len(needed):
+            break
     reporter.update(report.meta_lines)
     report.meta_kept = len(found)
     return found
@@ -274,6 +527,11 @@ def _load(reviews: Source, meta: Source | None, report: LoadReport, *, name: str
     report.reviews_without_meta = int((~frame["item_id"].isin(list(found))).sum())
     report.items_without_title = int(items["title"].isna().sum())
     report.items_without_image = int(items["image_url"].isna().sum())
+    # known before any picture is fetched; fetch failures join later (LoadReport.note_missing_images)
+    report.missing_images = {k: v for k, v in (
+        ("no meta record", report.items_without_meta),
+        ("no image in meta", int((items["has_meta"] & items["image_url"].isna()).sum())),
+    ) if v}  # fmt: skip
     report.seconds = time.perf_counter() - start
     skipped = report.skipped()
     if skipped or report.items_without_meta or report.malformed_meta:
@@ -282,6 +540,9 @@ def _load(reviews: Source, meta: Source | None, report: LoadReport, *, name: str
             name, report.reviews_kept, report.review_lines, skipped or "nothing", report.malformed_meta,
             report.items_without_meta, len(items),
         )
+    for which, reasons in (("review", report.malformed_review_reasons), ("meta", report.malformed_meta_reasons)):
+        if reasons:
+            log.warning("%s: malformed %s lines by reason: %s", name, which, reasons)
     return Dataset(name=name, reviews=frame, items=items, report=report, source_dir=source_dir)
 
 

@@ -20,12 +20,15 @@ earlier item with the same kind, colour and pattern, so the 100K-item preset dra
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
 import logging
 import os
+import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +56,12 @@ DEMO_SIZES: dict[str, dict] = {
 MAX_PICTURES = 3_000
 GENERATOR_VERSION = "2"
 MARKER = ".complete"
+# a writer's temporary folder is left behind when it is killed (kill -9, power loss): one whose process is
+# gone, or that nothing has written to for this long (a writer on another machine sharing the cache), is
+# removed by the next ensure_demo
+STALE_TMP_SECONDS = 30 * 60
+_TMP_NAME = re.compile(r"^\..+\.tmp-(\d+)-[0-9a-f]+$")
+_OLD_NAME = re.compile(r"^\..+\.old-[0-9a-f]+$")
 
 N_SEGMENTS = 6
 TEMPERATURE = 0.5  # softmax temperature of the review choice over affinity (low: taste drives choice)
@@ -151,6 +160,52 @@ def is_complete(folder: Path) -> bool:
     return marker.is_file() and marker.read_text().strip() == GENERATOR_VERSION
 
 
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of this process may be writing it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    except (OverflowError, ValueError):  # not a pid this system can have
+        return False
+    return True
+
+
+def _last_write(path: Path) -> float:
+    """The newest mtime of a folder and its direct children (a writer adds files as it goes)."""
+    times = [path.lstat().st_mtime]
+    with contextlib.suppress(OSError):
+        times += [child.lstat().st_mtime for child in path.iterdir()]
+    return max(times)
+
+
+def clean_stale(parent: Path) -> list[Path]:
+    """Remove the temporary folders of demo writers that died (pid gone or idle past
+    :data:`STALE_TMP_SECONDS`) and half-deleted ``.old-*`` folders under ``parent``; returns what went."""
+    removed: list[Path] = []
+    if not parent.is_dir():
+        return removed
+    now = time.time()
+    for path in parent.iterdir():
+        match = _TMP_NAME.match(path.name)
+        try:
+            if match is not None:
+                stale = not _pid_alive(int(match.group(1))) or now - _last_write(path) > STALE_TMP_SECONDS
+            else:
+                stale = _OLD_NAME.match(path.name) is not None
+        except OSError:  # gone meanwhile
+            continue
+        if stale and not path.is_symlink() and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    if removed:
+        log.info("removed %d leftover folder(s) of interrupted demo generations in %s", len(removed), parent)
+    return removed
+
+
 def ensure_demo(
     size: str = "small",
     seed: int = 0,
@@ -174,7 +229,8 @@ def ensure_demo(
         Receives :class:`mmrec_core.progress.ProgressEvent` s.
 
     Written into a temporary sibling folder and renamed into place when finished, so an interrupted
-    run never leaves a folder that looks complete.
+    run never leaves a folder that looks complete; the temporary folders of killed runs are removed by
+    the next generation (:func:`clean_stale`).
     """
     if size not in DEMO_SIZES:
         raise ValueError(f"unknown demo size {size!r}; choose one of {sorted(DEMO_SIZES)}")
@@ -184,6 +240,7 @@ def ensure_demo(
     if is_complete(folder):
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(folder.parent)
     tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()

@@ -65,14 +65,34 @@ def _as_list(value: Any) -> list[Any]:
         return [value]
 
 
+def _text(value: Any) -> str | None:
+    """A short text field (store, main_category): a usable string; another type (list, dict) is None."""
+    return usable(value) if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> list[str]:
+    """The string elements of a list field (categories, features, description); other elements dropped."""
+    return [v for v in _as_list(value) if isinstance(v, str) and usable(v)]
+
+
 def _float(value: Any) -> float:
+    if isinstance(value, bool):
+        return math.nan
     if isinstance(value, str):
         value = value.strip().lstrip("$").replace(",", "")
     try:
         out = float(value)
-    except (TypeError, ValueError):
-        return math.nan  # "None", "", ranges such as "12.99 - 15.99"
+    except (TypeError, ValueError, OverflowError):
+        return math.nan  # "None", "", ranges such as "12.99 - 15.99", ints past float range
     return out if math.isfinite(out) else math.nan
+
+
+def _count(value: Any) -> float | int:
+    """A non-negative whole count (rating_number) as int, else NaN (kept within int64)."""
+    out = _float(value)
+    if math.isnan(out) or out < 0 or out >= 2.0**63 or not out.is_integer():
+        return math.nan
+    return int(out)
 
 
 def _details(value: Any) -> dict[str, Any]:
@@ -81,7 +101,7 @@ def _details(value: Any) -> dict[str, Any]:
     if isinstance(value, str) and value.strip():
         try:
             parsed = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than Python can parse
             return {"raw": value}
         return parsed if isinstance(parsed, dict) else {"raw": parsed}
     return {}
@@ -107,10 +127,10 @@ def pick_images(images: Any, base_dir: Path | None = None) -> tuple[str | None, 
     """(image_url, image_url_hires): Study A's first usable ``large``; Study B's first image's
     ``hi_res``, else ``large``, else ``thumb`` (the first image that has any of them)."""
     rows = image_rows(images)
-    large = next((u for u in (usable(r.get("large")) for r in rows) if u), None)
+    large = next((u for u in (_text(r.get("large")) for r in rows) if u), None)
     hires = None
     for row in rows:
-        hires = usable(row.get("hi_res")) or usable(row.get("large")) or usable(row.get("thumb"))
+        hires = _text(row.get("hi_res")) or _text(row.get("large")) or _text(row.get("thumb"))
         if hires:
             break
     return resolve_ref(large, base_dir), resolve_ref(hires, base_dir)
@@ -125,20 +145,23 @@ def normalise_meta(record: dict[str, Any], base_dir: Path | None = None) -> dict
         A meta record as parsed from JSON (or a parquet row).
     base_dir:
         Folder of the meta file; relative local image paths are resolved against it.
+
+    Fields of the wrong type are coerced to "missing" (None, NaN, an empty list), never kept as garbage
+    such as the text of a list.
     """
     image_url, image_url_hires = pick_images(record.get("images"), base_dir)
-    rating_number = _float(record.get("rating_number"))
+    average = _float(record.get("average_rating"))
     return {
         "item_id": usable(record.get("parent_asin")),
         "title": clean_text(record.get("title")) or None,
-        "main_category": usable(record.get("main_category")),
-        "categories": [str(c) for c in _as_list(record.get("categories")) if usable(c)],
-        "store": usable(record.get("store")),
+        "main_category": _text(record.get("main_category")),
+        "categories": [c.strip() for c in _texts(record.get("categories"))],
+        "store": _text(record.get("store")),
         "price": _float(record.get("price")),
-        "average_rating": _float(record.get("average_rating")),
-        "rating_number": rating_number if math.isnan(rating_number) else int(rating_number),
-        "features": [clean_text(f) for f in _as_list(record.get("features")) if usable(f)],
-        "description": [clean_text(d) for d in _as_list(record.get("description")) if usable(d)],
+        "average_rating": average if math.isnan(average) or 0.0 <= average <= 5.0 else math.nan,
+        "rating_number": _count(record.get("rating_number")),
+        "features": [clean_text(f) for f in _texts(record.get("features"))],
+        "description": [clean_text(d) for d in _texts(record.get("description"))],
         "details": _details(record.get("details")),
         "image_url": image_url,
         "image_url_hires": image_url_hires,

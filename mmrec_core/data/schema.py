@@ -44,13 +44,18 @@ ITEM_COLUMNS = [
 ]
 
 MAX_LINE_NUMBERS = 50  # how many offending line numbers a report keeps per reason
+LOAD_TIME_IMAGE_REASONS = ("no meta record", "no image in meta")  # missing pictures known before fetching
 
 
 @dataclass
 class LoadReport:
     """What a load read, kept and skipped, and why; shown in the dashboard and the CLI.
 
-    ``*_lines`` hold the first :data:`MAX_LINE_NUMBERS` 1-based line numbers of each skip reason.
+    ``*_lines`` hold the first :data:`MAX_LINE_NUMBERS` 1-based line numbers of each skip reason;
+    ``malformed_*_reasons`` say why lines were malformed. ``missing_images`` counts items without a usable
+    picture by reason: at load time "no meta record" and "no image in meta", then, once pictures have been
+    fetched (:meth:`note_missing_images`), the fetch failures ("not found", "network down", ...).
+    ``warnings`` are problems with a whole file (a truncated gzip) that the load survived.
     """
 
     reviews_file: str = ""
@@ -73,12 +78,25 @@ class LoadReport:
     reviews_without_meta: int = 0
     items_without_title: int = 0
     items_without_image: int = 0
-    missing_images: dict[str, int] = field(default_factory=dict)  # reason -> count (filled by images)
+    missing_images: dict[str, int] = field(default_factory=dict)  # reason -> item count
+    malformed_review_reasons: dict[str, int] = field(default_factory=dict)  # e.g. "line too long" -> count
+    malformed_meta_reasons: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # e.g. a damaged gzip: which file, last good line
     seconds: float = 0.0
 
     def note_line(self, bucket: list[int], line_no: int) -> None:
         if len(bucket) < MAX_LINE_NUMBERS:
             bucket.append(line_no)
+
+    def note_missing_images(self, reasons: dict[str, int]) -> None:
+        """Add the reasons pictures could not be had (from embedding) to the load-time ones.
+
+        The fetcher's "no image" (no reference at all) is already counted at load time as "no meta record"
+        and "no image in meta", so it is only kept when the load counted neither.
+        """
+        kept = {k: v for k, v in self.missing_images.items() if k in LOAD_TIME_IMAGE_REASONS}
+        fetched = {str(k): int(v) for k, v in reasons.items() if v and (k != "no image" or not kept)}
+        self.missing_images = {**kept, **fetched}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

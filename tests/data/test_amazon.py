@@ -274,3 +274,295 @@ def test_hub_download_failure_becomes_data_unavailable(tmp_path: Path, monkeypat
 def test_a_missing_file_is_reported_as_missing_not_as_bad_content(tmp_path):
     with pytest.raises(FileNotFoundError, match="check the path"):
         load_local(tmp_path / "nope.jsonl", None)
+
+
+# --- hostile and damaged input: one bad record never stops a load ---------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+GOOD = json.dumps(review("u1", "P1", text="before"))
+GOOD_AFTER = json.dumps(review("u2", "P1", text="after"))
+
+
+def _bad_review(**fields) -> str:
+    return json.dumps(review("u9", "P1", **{"text": "bad", **fields}))
+
+
+BAD_REVIEW_LINES = {
+    "deep array": DEEP,
+    "deep inside a field": '{"parent_asin": "P1", "user_id": "u9", "rating": 5.0, "timestamp": 1, "x": ' + DEEP + "}",
+    "timestamp Infinity": _bad_review().replace('"timestamp": 1600000000000', '"timestamp": Infinity'),
+    "timestamp NaN": _bad_review().replace('"timestamp": 1600000000000', '"timestamp": NaN'),
+    "timestamp 10**30": _bad_review(timestamp=10**30),
+    "timestamp -10**30": _bad_review(timestamp=-(10**30)),
+    "timestamp 1e300": _bad_review(timestamp=1e300),
+    "timestamp a list": _bad_review(timestamp=[1]),
+    "timestamp a word": _bad_review(timestamp="yesterday"),
+    "timestamp true": _bad_review(timestamp=True),
+    "helpful_vote abc": _bad_review(helpful_vote="abc"),
+    "helpful_vote a list": _bad_review(helpful_vote=[1, 2]),
+    "helpful_vote a dict": _bad_review(helpful_vote={"n": 1}),
+    "helpful_vote 10**30": _bad_review(helpful_vote=10**30),
+    "helpful_vote Infinity": _bad_review().replace('"helpful_vote": 1', '"helpful_vote": Infinity'),
+    "helpful_vote 1.5": _bad_review(helpful_vote=1.5),
+    "rating a word": _bad_review(rating="five"),
+    "rating a list": _bad_review(rating=[5]),
+    "rating a dict": _bad_review(rating={"v": 5}),
+    "rating true": _bad_review(rating=True),
+    "rating 10**400": _bad_review().replace('"rating": 5.0', '"rating": 1' + "0" * 400),
+    "rating Infinity": _bad_review().replace('"rating": 5.0', '"rating": Infinity'),
+    "rating missing": json.dumps({k: v for k, v in review("u9", "P1").items() if k != "rating"}),
+    "user_id a list": _bad_review(user_id=["u9"]),
+    "user_id missing": json.dumps({k: v for k, v in review("u9", "P1").items() if k != "user_id"}),
+    "parent_asin a dict": _bad_review(parent_asin={"id": "P1"}),
+    "asin a list": _bad_review(asin=["P1"]),
+    "verified_purchase a word": _bad_review(verified_purchase="maybe"),
+    "verified_purchase a list": _bad_review(verified_purchase=[True]),
+    "title a dict": _bad_review(title={"t": 1}),
+    "text a list": _bad_review(text=["a", "b"]),
+    "lone surrogate in text": _bad_review().replace('"text": "bad"', '"text": "bad \\ud800 text"'),
+    "lone surrogate in user_id": _bad_review().replace('"user_id": "u9"', '"user_id": "u\\udfff"'),
+    "lone surrogate in title": _bad_review().replace('"title": "A title"', '"title": "\\ud83d"'),
+    "a string": '"just a string"',
+    "a number": "42",
+    "null": "null",
+    "a list of records": json.dumps([review("u9", "P1")]),
+    "invalid utf-8": _bad_review().replace('"text": "bad"', '"text": "bad \udcff"'),  # a raw 0xff byte
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_REVIEW_LINES.values()), ids=list(BAD_REVIEW_LINES))
+def test_any_bad_review_line_is_counted_as_malformed_not_raised(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"\n".join(x.encode("utf-8", "surrogateescape") for x in (GOOD, bad, GOOD_AFTER)) + b"\n")
+    data = load_local(path, write_jsonl(tmp_path / "m.jsonl", [meta("P1")]))
+    rep = data.report
+    assert rep.reviews_kept == 2 and list(data.reviews["text"]) == ["before", "after"]
+    assert rep.malformed_reviews == 1 and rep.malformed_review_lines == [2]
+    assert sum(rep.malformed_review_reasons.values()) == 1
+    assert data.reviews["timestamp"].dtype == "int64" and data.reviews["helpful_vote"].dtype == "int64"
+    assert len(data.fingerprint) == 16
+    json.dumps(rep.to_dict(), ensure_ascii=False).encode()  # the report itself can be written
+
+
+def test_field_coercions_that_keep_the_record(tmp_path: Path) -> None:
+    lines = [
+        review("u1", "P1", helpful_vote=None, verified_purchase=None, title=None, text=None),
+        review("u2", "P1", helpful_vote="3", verified_purchase="false", timestamp="1600000000001", rating=4),
+        review("u3", "P1", helpful_vote=2.0, verified_purchase=1),
+    ]
+    data = load_local(write_jsonl(tmp_path / "r.jsonl", lines), None)
+    assert data.report.malformed_reviews == 0
+    assert list(data.reviews["helpful_vote"]) == [0, 3, 2]
+    assert list(data.reviews["verified_purchase"]) == [False, False, True]
+    assert list(data.reviews["timestamp"]) == [1_600_000_000_000, 1_600_000_000_001, 1_600_000_000_000]
+    assert list(data.reviews["review_title"]) == ["", "A title", "A title"] and data.reviews["text"].iloc[0] == ""
+
+
+def _meta_line(**fields) -> str:
+    return json.dumps(meta("P1", **fields))
+
+
+BAD_META_LINES = {
+    "deep array": DEEP,
+    "deep details": '{"parent_asin": "P1", "title": "x", "details": ' + DEEP + "}",
+    "lone surrogate in title": _meta_line().replace('"title": "Striped shirt"', '"title": "\\ud800"'),
+    "lone surrogate deep in details": _meta_line(details={"a": {"b": ["SURR"]}}).replace("SURR", "\\udc00"),
+    "lone surrogate in a feature": _meta_line(features=["SURR"]).replace("SURR", "\\ud800"),
+    "lone surrogate in the image url": _meta_line(large="https://x.test/SURR.jpg").replace("SURR", "\\ud800"),
+    "parent_asin a list": _meta_line(parent_asin=["P1"]),
+    "a string": '"meta"',
+    "a list": json.dumps([meta("P1")]),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_META_LINES.values()), ids=list(BAD_META_LINES))
+def test_any_bad_meta_line_is_counted_as_malformed_not_raised(tmp_path: Path, bad: str) -> None:
+    reviews = write_jsonl(tmp_path / "r.jsonl", [review("u1", "P1"), review("u1", "P2")])
+    metas = tmp_path / "m.jsonl"
+    metas.write_text("\n".join([bad, json.dumps(meta("P2")), json.dumps(meta("P1", title="good one"))]) + "\n")
+    data = load_local(reviews, metas)
+    rep = data.report
+    assert rep.malformed_meta == 1 and rep.malformed_meta_lines == [1] and sum(rep.malformed_meta_reasons.values()) == 1
+    assert data.items.set_index("item_id").loc["P1", "title"] == "good one"  # a later good record is used
+    assert rep.items_without_meta == 0 and len(data.fingerprint) == 16
+
+
+def test_meta_fields_of_the_wrong_type_become_missing_never_garbage() -> None:
+    row = normalise_meta(meta(
+        "P1", title=["not", "a", "title"], store={"name": "Acme"}, main_category=7, categories=["Shoes", {"x": 1}, 3],
+        features=["Cotton", ["nested"]], description={"p": "x"}, price=[12], average_rating=1e400,
+        rating_number=1e300, details=json.dumps(json.loads("[" * 50 + "]" * 50)),
+        images=[{"large": ["https://x.test/L.jpg"], "thumb": {"u": 1}, "hi_res": 5}, {"large": "https://x.test/L2.jpg"}],
+    ))
+    assert row["title"] is None and row["store"] is None and row["main_category"] is None
+    assert row["categories"] == ["Shoes"] and row["features"] == ["Cotton"] and row["description"] == []
+    assert math.isnan(row["price"]) and math.isnan(row["average_rating"]) and math.isnan(row["rating_number"])
+    assert row["image_url"] == "https://x.test/L2.jpg" and row["image_url_hires"] == "https://x.test/L2.jpg"
+    deep = normalise_meta(meta("P1", details="[" * 100_000 + "]" * 100_000))  # HF view: details as a JSON string
+    assert set(deep["details"]) == {"raw"}
+    assert math.isnan(normalise_meta(meta("P1", price=10**400))["price"])
+
+
+def test_records_that_are_not_dicts_are_malformed() -> None:
+    data = load_records([review("u1", "P1"), ["not", "a", "record"], "text", None, review("u2", "P1")],
+                        [5, meta("P1"), meta("P1", title="second")])
+    assert data.report.reviews_kept == 2 and data.report.malformed_review_lines == [2, 3, 4]
+    assert data.report.malformed_meta == 1 and data.report.malformed_meta_lines == [1]
+    assert data.items.iloc[0]["title"] == "Striped shirt"
+
+
+# --- damaged gzip -------------------------------------------------------------------------------------
+
+
+def _gz_reviews(tmp_path: Path, n: int = 3000) -> tuple[Path, bytes]:
+    path = tmp_path / "reviews.jsonl.gz"
+    lines = [review(f"u{i}", f"P{i % 50}", text=f"review number {i} " + "x" * (i % 97)) for i in range(n)]
+    write_jsonl(path, lines, gz=True)
+    return path, path.read_bytes()
+
+
+def test_truncated_gzip_keeps_what_was_read_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path, data = _gz_reviews(tmp_path)
+    path.write_bytes(data[: len(data) * 2 // 3])
+    with caplog.at_level("WARNING", logger="mmrec.data.amazon"):
+        loaded = load_local(path, None)
+    rep = loaded.report
+    assert 100 < rep.reviews_kept < 3000 and rep.review_lines == rep.reviews_kept
+    assert len(rep.warnings) == 1 and str(path) in rep.warnings[0]
+    assert f"after line {rep.review_lines:,}" in rep.warnings[0]
+    assert str(path) in caplog.text and "damaged" in caplog.text
+
+
+def test_crc_damaged_gzip_keeps_every_line_and_warns(tmp_path: Path) -> None:
+    path, data = _gz_reviews(tmp_path, n=500)
+    crc = bytearray(data)
+    crc[-8] ^= 0xFF  # the CRC32 in the gzip trailer
+    path.write_bytes(bytes(crc))
+    rep = load_local(path, None).report
+    assert rep.reviews_kept == 500 and len(rep.warnings) == 1 and "reviews.jsonl.gz" in rep.warnings[0]
+
+
+def test_corrupt_deflate_stream_part_way_keeps_the_lines_before(tmp_path: Path) -> None:
+    path, data = _gz_reviews(tmp_path)
+    bad = bytearray(data)
+    for at in range(len(bad) // 2, len(bad) // 2 + 64):
+        bad[at] ^= 0xA5
+    path.write_bytes(bytes(bad))
+    rep = load_local(path, None).report
+    assert 0 < rep.reviews_kept < 3000 and len(rep.warnings) == 1
+
+
+def test_damaged_meta_gzip_keeps_the_reviews(tmp_path: Path) -> None:
+    reviews = write_jsonl(tmp_path / "r.jsonl", [review("u1", f"P{i}") for i in range(400)])
+    metas = write_jsonl(tmp_path / "meta.jsonl.gz", [meta(f"P{i}") for i in range(400)], gz=True)
+    metas.write_bytes(metas.read_bytes()[:-200])
+    data = load_local(reviews, metas)
+    assert data.report.reviews_kept == 400 and 0 < data.report.meta_kept < 400
+    assert len(data.report.warnings) == 1 and "meta.jsonl.gz" in data.report.warnings[0]
+
+
+def test_damaged_gzip_with_nothing_usable_is_one_user_error(tmp_path: Path) -> None:
+    path, data = _gz_reviews(tmp_path)
+    path.write_bytes(data[:30])  # the header and a few bytes: not one line
+    with pytest.raises(NotJsonLines, match="reviews.jsonl.gz"):
+        load_local(path, None)
+    zero = tmp_path / "zero.jsonl.gz"  # lines that parse but are never kept, then the damage
+    write_jsonl(zero, [review(f"u{i}", "P1", rating=0.0, text=str(i) * 50) for i in range(2000)], gz=True)
+    zero.write_bytes(zero.read_bytes()[:-100])
+    with pytest.raises(NotJsonLines, match=r"zero\.jsonl\.gz.*damaged"):
+        load_local(zero, None)
+
+
+# --- parquet by content; long lines ---------------------------------------------------------------------
+
+
+def test_parquet_recognised_by_magic_bytes_not_suffix(tmp_path: Path) -> None:
+    pd.DataFrame([review("u1", "P1"), review("u2", "P2")]).to_parquet(tmp_path / "r.jsonl")
+    pd.DataFrame([HF_META]).to_parquet(tmp_path / "m.bin")
+    data = load_local(tmp_path / "r.jsonl", tmp_path / "m.bin")
+    assert len(data.reviews) == 2 and data.items.set_index("item_id").loc["P1", "title"] == "Dotted dress"
+
+
+def test_a_90_mb_first_line_is_skipped_as_too_long_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from mmrec_core.data import amazon
+
+    path = tmp_path / "r.jsonl"
+    with open(path, "wb") as fh:
+        fh.write(b'{"rating": 5.0, "text": "')
+        chunk = b"y" * (1 << 20)
+        for _ in range(90):
+            fh.write(chunk)
+        fh.write(b'"}\n')
+        fh.write((GOOD + "\n" + GOOD_AFTER + "\n").encode())
+    assert amazon.MAX_LINE_BYTES == 16 << 20
+    tracemalloc.start()
+    try:
+        data = load_local(path, None)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data.report.reviews_kept == 2 and data.report.malformed_review_lines == [1]
+    assert data.report.malformed_review_reasons == {"line too long": 1}
+    assert peak < 40 << 20  # the cap (16 MB) plus change, never the 90 MB line
+
+
+def test_lines_over_the_cap_are_malformed_wherever_they_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmrec_core.data import amazon
+
+    monkeypatch.setattr(amazon, "MAX_LINE_BYTES", 2000)
+    monkeypatch.setattr(amazon, "_SKIP_CHUNK", 64)
+    long_review = json.dumps(review("u5", "P1", text="z" * 5000))
+    at_cap = json.dumps(review("u6", "P1", text="c" * (2000 - 1 - len(json.dumps(review("u6", "P1", text=""))))))
+    assert len(at_cap) + 1 == 2000  # with its newline, exactly the cap: kept
+    path = write_jsonl(tmp_path / "r.jsonl", [GOOD, long_review, at_cap, long_review, GOOD_AFTER, long_review])
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))  # the last long line has no newline
+    metas = write_jsonl(tmp_path / "m.jsonl", [meta("P0", description=["d" * 5000]), meta("P1")])
+    data = load_local(path, metas)
+    rep = data.report
+    assert rep.reviews_kept == 3 and rep.malformed_review_lines == [2, 4, 6] and rep.review_lines == 6
+    assert rep.malformed_review_reasons == {"line too long": 3}
+    assert rep.malformed_meta_lines == [1] and rep.meta_kept == 1
+
+
+# --- missing pictures in the load report ---------------------------------------------------------------
+
+
+def test_load_report_counts_items_without_a_picture_by_reason(tmp_path: Path) -> None:
+    reviews = write_jsonl(tmp_path / "r.jsonl", [review("u1", "P1"), review("u1", "P2"), review("u1", "P3")])
+    metas = write_jsonl(tmp_path / "m.jsonl", [meta("P1"), meta("P2", large=None, images=[])])
+    rep = load_local(reviews, metas).report
+    assert rep.missing_images == {"no meta record": 1, "no image in meta": 1}
+    rep.note_missing_images({"no image": 2, "network down": 1})
+    assert rep.missing_images == {"no meta record": 1, "no image in meta": 1, "network down": 1}
+    rep.note_missing_images({"no image": 2, "file not found": 1})  # a later fetch replaces the earlier one
+    assert rep.missing_images == {"no meta record": 1, "no image in meta": 1, "file not found": 1}
+
+
+def test_damaged_parquet_keeps_the_rows_before_the_damage(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "r.parquet"
+    rows = [review(f"u{i}", f"P{i % 40}", ts=1_600_000_000_000 + i) for i in range(12_000)]
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=5000)
+    page = pq.ParquetFile(path).metadata.row_group(2).column(0).data_page_offset
+    data = bytearray(path.read_bytes())
+    data[page : page + 12] = b"\xff" * 12  # the third row group's first page header
+    path.write_bytes(bytes(data))
+    rep = load_local(path, None).report
+    assert 4096 <= rep.reviews_kept < 12_000 and len(rep.warnings) == 1 and "r.parquet" in rep.warnings[0]
+    assert rep.warnings[0].isprintable()
+
+
+def test_a_huge_one_line_json_array_is_not_json_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmrec_core.data import amazon
+
+    monkeypatch.setattr(amazon, "MAX_LINE_BYTES", 4000)
+    path = tmp_path / "reviews.jsonl"
+    path.write_text(json.dumps([review(f"u{i}", "P1") for i in range(100)]))  # one line, over the cap
+    with pytest.raises(NotJsonLines, match="reviews.jsonl"):
+        load_local(path, None)
+    path.write_text(json.dumps(review("u1", "P1", text="t" * 5000)) + "\n" + GOOD + "\n")  # a huge object: judged later
+    assert load_local(path, None).report.malformed_review_reasons == {"line too long": 1}

@@ -227,3 +227,39 @@ def test_bad_arguments():
         ensure_demo("gigantic")
     with pytest.raises(ValueError, match="variant"):
         ensure_demo("tiny", variant="sound-only")
+
+
+def test_leftovers_of_killed_generations_are_cleaned_at_the_next_one(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    parent = tmp_path / "demo"
+    parent.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # a process that has exited
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folders = {
+            "dead writer": parent / f".default-tiny-s0.tmp-{dead_pid}-0badc0de",
+            "dead writer, other catalogue": parent / f".image-only-small-s3.tmp-{dead_pid}-12345678",
+            "live writer, idle for hours": parent / f".default-small-s0.tmp-{alive.pid}-abcdef01",
+            "live writer, busy": parent / f".default-small-s1.tmp-{alive.pid}-abcdef02",
+            "half-deleted old copy": parent / ".default-tiny-s0.old-feedf00d",
+            "not ours": parent / "notes.tmp-1-aa",
+        }
+        for folder in folders.values():
+            (folder / "images").mkdir(parents=True)
+            (folder / "images" / "x.jpg").write_bytes(b"x")
+        hours_ago = time.time() - 3 * 3600
+        for path in (folders["live writer, idle for hours"], *folders["live writer, idle for hours"].rglob("*")):
+            os.utime(path, (hours_ago, hours_ago))
+        monkeypatch.setattr(demo, "_generate", lambda folder, *args: None)
+        ensure_demo("tiny", seed=0, root=tmp_path)
+        left = {name for name, folder in folders.items() if folder.exists()}
+        assert left == {"live writer, busy", "not ours"}
+        assert demo.is_complete(parent / "default-tiny-s0")
+    finally:
+        alive.kill()
+        alive.wait()
