@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmrec_core.config import FUSIONS, SPLITS, StudyConfig, TrainConfig
+from mmrec_core.config import FUSIONS, SPLITS, ConfigError, StudyConfig, TrainConfig, validate
 from mmrec_core.progress import ProgressCallback, Reporter
 from mmrec_core.rating import MODALITIES, classifier_inputs, run_classifier
 from mmrec_core.results import NO_CONTENT, StudyResult
@@ -45,7 +45,7 @@ COLD_KEYS = ("recall", "ndcg", "hr")
 EpochHook = Callable[[dict[str, Any]], None]
 
 
-class StudyConfigError(ValueError):
+class StudyConfigError(ConfigError):
     """A study config that cannot run (unknown fusion, model, encoder ...); the message says what to change."""
 
 
@@ -67,6 +67,12 @@ class StudyData:
 
 def validate_config(config: StudyConfig) -> None:
     """Raise :class:`StudyConfigError` naming the first thing in ``config`` that cannot run."""
+    try:
+        validate(config)  # every field's type, range and name, and the device (rules in config.py)
+    except StudyConfigError:
+        raise
+    except ConfigError as exc:
+        raise StudyConfigError(str(exc)) from None
     from mmrec_core.encoders.registry import ENCODERS
     from mmrec_core.models.registry import RANKERS
 
