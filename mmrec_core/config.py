@@ -372,7 +372,7 @@ def _coerce(hint: Any, value: Any, path: str) -> Any:
     return value
 
 
-def validate(config: Any, *, environment: bool = True) -> None:
+def validate(config: Any, *, environment: bool = True, prefix: str = "") -> None:
     """Check every field of a config against its type hint and rule (the tables below each class).
 
     The one place configs are checked: :func:`from_dict` (CLI ``--config``, dashboard uploads) and
@@ -383,13 +383,15 @@ def validate(config: Any, *, environment: bool = True) -> None:
     environment:
         Also check what depends on this machine (a ``cuda`` device must exist). Off when only reading a
         config, so a run made on a GPU machine still opens on a laptop.
+    prefix:
+        Put before field names in messages (``"embed."`` when checking a lone EmbedConfig).
 
     Raises
     ------
     ConfigError
         One line naming the first bad field, its allowed values and what it got.
     """
-    check(config, environment=environment)
+    check(config, prefix, environment=environment)
 
 
 def parse_config(cls: type[T], text: str | bytes) -> T:
