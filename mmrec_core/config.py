@@ -17,8 +17,6 @@ from typing import Any, TypeVar
 
 from mmrec_core.rules import FLAG, TEXT, ConfigError, Rule, check, integer, number, one_of, rules, show
 
-__all__ = ["ConfigError", "from_dict", "load_config", "parse_config", "save_config", "to_dict", "validate"]
-
 T = TypeVar("T")
 
 FUSIONS = ("mean", "concat", "text", "image")
