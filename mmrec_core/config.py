@@ -2,6 +2,11 @@
 
 Every stage takes one config; a run saves the configs beside the artifacts it produced, so a
 dashboard session can be exported and re-run headless (``python -m mmrec_core study --config``).
+
+Each class has a rule table right below it (bounds, allowed names; the type comes from the hint). A new
+field gets its rule there, or ``tests/test_config.py`` says which one is missing. :func:`validate` checks a
+config against them (``study.validate_config`` calls it before every run, so configs built in code are
+checked too); :func:`from_dict` / :func:`parse_config` / :func:`load_config` check what they read.
 """
 
 from __future__ import annotations
