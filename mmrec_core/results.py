@@ -302,7 +302,6 @@ def default_run_dir(name: str) -> Path:
     return runs_dir() / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-
 def list_runs(root: str | Path | None = None) -> list[Path]:
     """Run folders holding a ``results.json``, newest first."""
     root = Path(root) if root is not None else runs_dir()
