@@ -4,7 +4,9 @@ Subcommands: ``demo-data``, ``embed``, ``study``, ``bench train|rank|all``, ``ca
 A user error (bad config, missing file, unavailable encoder or data) ends with exit code 2 and one
 line on stderr, never a traceback; a study in which any requested job failed or was skipped writes what
 it finished, lists every failure in its summary and ``results.json`` ``errors``, and exits with 3.
-Progress goes to tqdm bars and logs to stderr, results to stdout.
+Progress goes to tqdm bars on a terminal and to throttled log lines otherwise (a log file, CI), logs to
+stderr, results to stdout. Output piped into ``head`` that closes early ends the command quietly (exit
+code 141, as a shell reports SIGPIPE).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -24,6 +27,8 @@ log = logging.getLogger("mmrec.cli")
 
 EXIT_USER_ERROR = 2
 EXIT_JOBS_FAILED = 3  # the study ran, but a requested job failed or was skipped (results.json "errors")
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a writer whose reader went away
+LOG_EVERY_S = 5.0  # without a terminal, at most one progress line per stage this often (plus its end)
 
 
 class UserError(Exception):
@@ -37,13 +42,33 @@ class TqdmProgress:
     """A ProgressCallback that draws one tqdm bar per open stage (a stage's bar closes when it is done).
 
     Stages nest naturally: the study's overall bar stays open while each model's epoch bar comes and goes.
+    When stderr is not a terminal (a log file, CI, ``2>&1 | tee``) bars would be invisible or garbled, so
+    each stage logs a progress line instead: its first event, then at most one every ``every_s`` seconds,
+    and its end.
+
+    Parameters
+    ----------
+    disable:
+        True: no bars and no lines. None (default): bars on a terminal, log lines otherwise.
+    every_s:
+        Throttle of the log lines, per stage.
+    clock:
+        Time source (tests pass a fake one).
     """
 
-    def __init__(self, disable: bool | None = None):
+    def __init__(self, disable: bool | None = None, every_s: float = LOG_EVERY_S,
+                 clock: Any = time.monotonic):
         self.bars: dict[str, Any] = {}
         self.disable = disable
+        self.lines = disable is None and not _is_tty(sys.stderr)
+        self.every_s = every_s
+        self.clock = clock
+        self.last_line: dict[str, float] = {}
 
     def __call__(self, event: ProgressEvent) -> None:
+        if self.lines:
+            self._line(event)
+            return
         from tqdm import tqdm
 
         bar = self.bars.get(event.stage)
@@ -64,10 +89,31 @@ class TqdmProgress:
         if event.total is not None and event.done >= event.total:
             self.bars.pop(event.stage).close()
 
+    def _line(self, event: ProgressEvent) -> None:
+        ended = event.total is not None and event.done >= event.total
+        now = self.clock()
+        last = self.last_line.get(event.stage)
+        if not ended and last is not None and now - last < self.every_s:
+            return
+        self.last_line[event.stage] = now
+        if ended:
+            self.last_line.pop(event.stage)
+        post = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in event.metrics.items() if v is not None)
+        log.info("%s%s", event.describe(), f" ({post})" if post else "")
+
     def close(self) -> None:
         for bar in self.bars.values():
             bar.close()
         self.bars.clear()
+        self.last_line.clear()
+
+
+def _is_tty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed streams
+        return False
 
 
 class _TqdmHandler(logging.StreamHandler):
@@ -113,7 +159,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from mmrec_core.config import DataConfig, EmbedConfig, ImageConfig
+    from mmrec_core.config import DataConfig, EmbedConfig, ImageConfig, validate
     from mmrec_core.data.sources import load_dataset
     from mmrec_core.embeddings import embed_items, fuse
 
@@ -129,6 +175,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     _check_encoder(args.encoder, args.fusion)
     embed = EmbedConfig(encoder=args.encoder, checkpoint=args.checkpoint, fusion=args.fusion,
                         batch_size=args.batch_size, device=args.device)
+    validate(embed, prefix="embed.")  # batch size, device: the same rules as a config file
     progress = TqdmProgress()
     start = time.perf_counter()
     dataset = load_dataset(data, progress=progress)
@@ -323,7 +370,16 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m mmrec_core`` and the ``mmrec`` script; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a closed pipe surfaces here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)  # --help is output too: it may meet a closed pipe
     configure_logging(args.verbose, args.quiet)
     try:
         return int(args.func(args) or 0)
@@ -333,6 +389,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of stdout went away (``| head``, ``| true``): nothing left to say, and no traceback.
+
+    Python's documented recipe: point stdout at devnull so the flush at exit does not fail again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests)
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -401,6 +470,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
     found: list[type[BaseException]] = [UserError, FileNotFoundError]
     for module, name in (
+        ("mmrec_core.config", "ConfigError"),
         ("mmrec_core.encoders.registry", "EncoderUnavailable"),
         ("mmrec_core.encoders.base", "EncoderUnavailable"),
         ("mmrec_core.data.amazon", "DataUnavailable"),

@@ -2,6 +2,11 @@
 
 Every stage takes one config; a run saves the configs beside the artifacts it produced, so a
 dashboard session can be exported and re-run headless (``python -m mmrec_core study --config``).
+
+Each class has a rule table right below it (bounds, allowed names; the type comes from the hint). A new
+field gets its rule there, or ``tests/test_config.py`` says which one is missing. :func:`validate` checks a
+config against them (``study.validate_config`` calls it before every run, so configs built in code are
+checked too); :func:`from_dict` / :func:`parse_config` / :func:`load_config` check what they read.
 """
 
 from __future__ import annotations
@@ -15,10 +20,75 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mmrec_core.rules import FLAG, TEXT, ConfigError, Rule, check, integer, number, one_of, rules, show
+
 T = TypeVar("T")
 
 FUSIONS = ("mean", "concat", "text", "image")
 SPLITS = ("per-user-random", "leave-last-out", "global-temporal")
+SOURCES = ("demo", "local", "hub")
+NEGATIVES = ("sampled", "explicit")
+CLASS_WEIGHTS = ("balanced", "none")
+CLASSIFIER_VALIDATION = ("test", "split")
+MAX_CONFIG_BYTES = 1_000_000  # a config is a few KB; anything this big is not one
+
+# Shared rules (bounds are documented in the README's "Config limits").
+SEED = integer(0, 2**32 - 1)
+EPOCHS = integer(1, 10_000)
+LR = number(0, 10, lo_open=True)
+FRACTION = number(0, 1, lo_open=True, hi_open=True)
+THREADS = integer(1, 1024)
+
+
+def _device_problem(device: str) -> str | None:
+    """Whether ``device`` can be used on this machine (torch is imported only for a named accelerator)."""
+    if device in ("auto", "cpu"):
+        return None
+    import torch
+
+    if device == "mps":
+        ok = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+        return None if ok else 'is "mps" but this machine has no Apple GPU; use "auto" or "cpu"'
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.partition(":")[2] or 0)
+    if index < count:
+        return None
+    have = f"it has {count} CUDA device(s)" if count else "this machine has no CUDA GPU"
+    return f'is "{device}" but {have}; use "auto", "cpu" or "cuda"'
+
+
+DEVICE = Rule(pattern=r"auto|cpu|mps|cuda(:[0-9]{1,2})?", machine=_device_problem)
+
+
+def _demo_sizes() -> tuple[str, ...]:
+    from mmrec_core.data.demo import DEMO_SIZES
+
+    return tuple(DEMO_SIZES)
+
+
+def _demo_variants() -> tuple[str, ...]:
+    from mmrec_core.data.demo import VARIANTS
+
+    return tuple(VARIANTS)
+
+
+def _encoders() -> tuple[str, ...]:
+    from mmrec_core.encoders.registry import ENCODERS
+
+    return tuple(ENCODERS)
+
+
+def _models() -> tuple[str, ...]:
+    from mmrec_core.models.registry import RANKERS
+    from mmrec_core.study import ORACLE
+
+    return (*RANKERS, ORACLE)
+
+
+def _modalities() -> tuple[str, ...]:
+    from mmrec_core.rating import MODALITIES
+
+    return tuple(MODALITIES)
 
 
 def cache_dir() -> Path:
@@ -52,6 +122,21 @@ class DataConfig:
     sample_seed: int = 42
 
 
+rules(
+    DataConfig,
+    source=one_of("data source", SOURCES),
+    demo_size=one_of("demo size", _demo_sizes),
+    demo_seed=SEED,
+    demo_variant=one_of("demo variant", _demo_variants),
+    category=Rule(pattern=r"[A-Za-z0-9_]{1,100}"),  # a file name on the hub, so never a path
+    reviews_path=TEXT,
+    meta_path=TEXT,
+    sample_percent=number(0, 100, lo_open=True),
+    first_n=integer(1, 10**10),
+    meta_first_n=integer(1, 10**10),
+    sample_seed=SEED,
+)
+
 @dataclass(frozen=True)
 class ImageConfig:
     """How item pictures are fetched and guarded."""
@@ -63,6 +148,16 @@ class ImageConfig:
     allow_private: bool = False  # allow URLs that resolve to loopback/private/link-local addresses
     offline_after: int = 5  # consecutive network-level failures before the rest are marked missing at once
 
+
+rules(
+    ImageConfig,
+    timeout_s=number(0, 300, lo_open=True),
+    max_bytes=integer(1, 1_000_000_000),
+    max_pixels=integer(1, 1_000_000_000),
+    workers=integer(1, 256),
+    allow_private=FLAG,
+    offline_after=integer(1, 1_000_000),
+)
 
 @dataclass(frozen=True)
 class SplitConfig:
@@ -81,6 +176,19 @@ class SplitConfig:
     validation_frac: float = 0.2
 
 
+rules(
+    SplitConfig,
+    protocol=one_of("split protocol", SPLITS),
+    min_interactions=integer(0, 1_000_000),
+    train_frac=FRACTION,
+    seed=SEED,
+    kcore=integer(0, 1_000_000),
+    positive_threshold=number(0, 5),  # ratings are 1..5 stars
+    max_pairs_per_user=integer(1, 1_000_000),
+    global_test_frac=FRACTION,
+    validation_frac=number(0, 1, hi_open=True),  # 0 = no validation rows (then no model selection)
+)
+
 @dataclass(frozen=True)
 class EmbedConfig:
     """Which encoder embeds the items (title text + picture) and how the two are fused."""
@@ -92,6 +200,16 @@ class EmbedConfig:
     batch_size: int = 32
     device: str = "auto"  # "auto" picks cuda when present
 
+
+rules(
+    EmbedConfig,
+    encoder=one_of("encoder", _encoders),
+    checkpoint=TEXT,
+    image_checkpoint=TEXT,
+    fusion=one_of("fusion", FUSIONS),
+    batch_size=integer(1, 65_536),
+    device=DEVICE,
+)
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -113,6 +231,21 @@ class TrainConfig:
     early_stopping_patience: int | None = None  # on the validation metric, None = off
 
 
+rules(
+    TrainConfig,
+    epochs=EPOCHS,
+    batch_size=integer(1, 1_000_000),
+    lr=LR,
+    weight_decay=number(0, 10),
+    factors=integer(1, 16_384),
+    hidden=integer(1, 16_384),
+    negatives=one_of("negatives mode", NEGATIVES),
+    seed=SEED,
+    device=DEVICE,
+    threads=THREADS,
+    early_stopping_patience=integer(1, 10_000),
+)
+
 @dataclass(frozen=True)
 class EvalConfig:
     """Ranking evaluation protocol."""
@@ -123,6 +256,15 @@ class EvalConfig:
     # Also rank the *test* set after every epoch of a final fit, for teaching curves only (nothing is selected
     # on it). Off by default: the test set is then read once per selected model.
     monitor_epochs: bool = False
+
+
+rules(
+    EvalConfig,
+    ks=integer(1, 10_000, min_items=1, max_items=20, unique=True),
+    chunk_size=integer(1, 10_000_000),
+    exclude_seen=FLAG,
+    monitor_epochs=FLAG,
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +286,16 @@ class SelectionConfig:
     refit: bool = True
     max_users: int | None = 20_000  # validation users ranked per epoch (a seeded sample beyond that)
 
+
+rules(
+    SelectionConfig,
+    metric=Rule(pattern=r"(recall|ndcg|hr|precision|mrr)@[1-9][0-9]{0,3}|auc"),
+    max_epochs=EPOCHS,
+    patience=integer(1, 10_000),
+    trials=integer(1, 100),
+    refit=FLAG,
+    max_users=integer(1, 100_000_000),
+)
 
 SELECTION_BUDGETS: dict[str, SelectionConfig | None] = {
     "full": SelectionConfig(),
@@ -176,6 +328,25 @@ class ClassifierConfig:
     threads: int | None = 1  # CPU threads while training (see TrainConfig.threads)
 
 
+rules(
+    ClassifierConfig,
+    epochs=EPOCHS,
+    batch_size=integer(1, 1_000_000),
+    lr=LR,
+    patience=integer(1, 10_000),
+    lr_patience=integer(0, 10_000),
+    lr_factor=number(0, 1, lo_open=True, hi_open=True),
+    min_lr=number(0, 10),
+    class_weight=one_of("class weight", CLASS_WEIGHTS),
+    test_size=FRACTION,
+    seed=SEED,
+    validation=one_of("validation mode", CLASSIFIER_VALIDATION),
+    modalities=one_of("classifier modality", _modalities, min_items=1, unique=True),
+    max_images=integer(1, 100_000_000),
+    device=DEVICE,
+    threads=THREADS,
+)
+
 @dataclass(frozen=True)
 class StudyConfig:
     """One whole run: data, split, encoder, fusions and models to compare, metrics, seeds."""
@@ -194,6 +365,16 @@ class StudyConfig:
     selection: SelectionConfig | None = field(default_factory=SelectionConfig)  # None: fixed epochs, no search
 
 
+rules(
+    StudyConfig,
+    name=Rule(pattern=r"[^\x00-\x1f]{1,200}"),  # any printable name; run folders sanitise it (results.py)
+    data=Rule(), images=Rule(), split=Rule(), embed=Rule(), train=Rule(), eval=Rule(), classifier=Rule(),
+    selection=Rule(),
+    fusions=one_of("fusion", FUSIONS, unique=True),
+    models=one_of("model", _models, unique=True),
+    seeds=Rule(lo=0, hi=2**32 - 1, min_items=1, max_items=100, unique=True),
+)
+
 # --- (de)serialisation -------------------------------------------------------------------------------
 
 
@@ -202,37 +383,88 @@ def to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    """Build ``cls`` from a dict, recursing into nested configs.
+def from_dict(cls: type[T], data: dict[str, Any], *, _path: str = "") -> T:
+    """Build ``cls`` from a dict, recursing into nested configs, and check every field (:func:`validate`).
+
+    Lists become tuples; a string where a list belongs, a number where an object belongs and so on are
+    refused, never coerced (``"text"`` is not ``['t', 'e', 'x', 't']``).
 
     Raises
     ------
-    ValueError
-        On an unknown key, naming it and the fields that are allowed.
+    ConfigError
+        One line naming the field: an unknown key (with the allowed ones), a wrong type, a value out of range.
     """
     if not isinstance(data, dict):
-        raise ValueError(f"{cls.__name__} expects a mapping, got {type(data).__name__}")
+        where = _path.rstrip(".") or "the config"
+        raise ConfigError(f"{where} must be a JSON object ({cls.__name__}), got {show(data)}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {unknown}; allowed: {sorted(names)}")
-    kwargs = {key: _coerce(hints[key], value) for key, value in data.items()}
-    return cls(**kwargs)
+        where = f" in {_path.rstrip('.')}" if _path else ""
+        raise ConfigError(f"unknown {cls.__name__} field(s) {unknown}{where}; allowed: {sorted(names)}")
+    kwargs = {key: _coerce(hints[key], value, f"{_path}{key}") for key, value in data.items()}
+    config = cls(**kwargs)
+    if not _path:
+        validate(config, environment=False)
+    return config
 
 
-def _coerce(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _coerce(options[0], value) if len(options) == 1 else value
-    if dataclasses.is_dataclass(hint):
-        return from_dict(hint, value)
-    if origin is tuple:
-        return tuple(value)
+def _coerce(hint: Any, value: Any, path: str) -> Any:
+    """JSON value -> field value: nested dicts become configs and lists tuples; anything else is left for
+    :func:`validate` to judge (so a wrong type is reported, not silently converted)."""
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    for option in typing.get_args(hint) if union else (hint,):
+        if dataclasses.is_dataclass(option) and isinstance(value, dict):
+            return from_dict(option, value, _path=f"{path}.")
+        if (option is tuple or typing.get_origin(option) is tuple) and isinstance(value, list):
+            return tuple(value)
     return value
+
+
+def validate(config: Any, *, environment: bool = True, prefix: str = "") -> None:
+    """Check every field of a config against its type hint and rule (the tables below each class).
+
+    The one place configs are checked: :func:`from_dict` (CLI ``--config``, dashboard uploads) and
+    ``study.validate_config`` (every run, configs built in code included) call it.
+
+    Parameters
+    ----------
+    environment:
+        Also check what depends on this machine (a ``cuda`` device must exist). Off when only reading a
+        config, so a run made on a GPU machine still opens on a laptop.
+    prefix:
+        Put before field names in messages (``"embed."`` when checking a lone EmbedConfig).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the first bad field, its allowed values and what it got.
+    """
+    check(config, prefix, environment=environment)
+
+
+def parse_config(cls: type[T], text: str | bytes) -> T:
+    """A config from JSON text (a file, an upload): one :class:`ConfigError` line for anything wrong with it.
+
+    Refuses text that is not JSON, JSON that is not an object (a string, a number), absurdly large or deeply
+    nested documents, and every bad field (see :func:`from_dict`).
+    """
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the config is {len(text):,} bytes; a config is a few KB (limit {MAX_CONFIG_BYTES:,})")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ConfigError("the config is nested too deeply to be a config") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, huge integers
+        raise ConfigError(f"the config is not valid JSON: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"the config must be a JSON object ({cls.__name__}), got {show(data)}")
+    data.pop("config_type", None)
+    try:
+        return from_dict(cls, data)
+    except RecursionError:
+        raise ConfigError("the config is nested too deeply to be a config") from None
 
 
 def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
@@ -245,7 +477,11 @@ def save_config(config: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def load_config(cls: type[T], path: str | os.PathLike[str]) -> T:
-    """Read a config written by :func:`save_config` (or hand-written JSON with the same fields)."""
-    data = json.loads(Path(path).read_text())
-    data.pop("config_type", None)
-    return from_dict(cls, data)
+    """Read a config written by :func:`save_config` (or hand-written JSON with the same fields).
+
+    Raises
+    ------
+    ConfigError
+        The file is not a valid config (one line naming the field); OSError when it cannot be read.
+    """
+    return parse_config(cls, Path(path).read_bytes())

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmrec_core.config import StudyConfig, cache_dir, load_config, save_config
+from mmrec_core.config import ConfigError, StudyConfig, cache_dir, load_config, save_config
+from mmrec_core.run_files import RunFileError, read_results
 
 NO_CONTENT = "none"
 """Setting name of the rows that do not depend on the fusion mode (collaborative models, the oracle)."""
@@ -263,12 +264,21 @@ class StudyResult:
 
     @classmethod
     def from_json(cls, folder: str | Path) -> StudyResult:
-        """Read a run written by :meth:`to_json` (``folder`` or its ``results.json``)."""
+        """Read a run written by :meth:`to_json` (``folder`` or its ``results.json``).
+
+        Raises
+        ------
+        RunFileError
+            A damaged ``results.json`` or ``config.json`` (one line naming the entry); OSError if missing.
+        """
         folder = Path(folder)
         if folder.is_file():
             folder = folder.parent
-        data = json.loads((folder / "results.json").read_text())
-        config = load_config(StudyConfig, folder / "config.json")
+        data = read_results(folder / "results.json")
+        try:
+            config = load_config(StudyConfig, folder / "config.json")
+        except ConfigError as exc:
+            raise RunFileError(f"damaged {folder / 'config.json'}: {exc}") from None
         results = pd.DataFrame(data.get("rows") or [], columns=None)
         if results.empty:
             results = pd.DataFrame(columns=list(ID_COLUMNS))
@@ -309,9 +319,17 @@ def runs_dir() -> Path:
     return path
 
 
+MAX_RUN_NAME = 80
+
+
 def default_run_dir(name: str) -> Path:
-    """A fresh folder name for a run: ``runs/<name>-<YYYYmmdd-HHMMSS>``."""
-    return runs_dir() / f"{_safe(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """A fresh folder name for a run: ``runs/<name>-<YYYYmmdd-HHMMSS>``, always inside :func:`runs_dir`.
+
+    The name comes from a config anyone can write: separators, ``..``, leading dots and control characters
+    are replaced and it is cut to :data:`MAX_RUN_NAME` characters, so ``/tmp/x`` or ``../../x`` stay here.
+    """
+    safe = _safe(str(name))[:MAX_RUN_NAME].lstrip(".") or "run"
+    return runs_dir() / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def list_runs(root: str | Path | None = None) -> list[Path]:
@@ -333,7 +351,7 @@ def _fmt(mean: float, std: float, n: int, digits: int) -> str:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in name)
 
 
 def _plain(value: Any) -> Any:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from mmrec_core.config import FUSIONS, SPLITS, StudyConfig, TrainConfig
+from mmrec_core.config import ConfigError, StudyConfig, TrainConfig, validate
 from mmrec_core.progress import ProgressCallback, Reporter
 from mmrec_core.rating import MODALITIES, classifier_inputs, run_classifier
 from mmrec_core.results import NO_CONTENT, StudyResult
@@ -47,7 +47,7 @@ COLD_KEYS = ("recall", "ndcg", "hr")
 EpochHook = Callable[[dict[str, Any]], None]
 
 
-class StudyConfigError(ValueError):
+class StudyConfigError(ConfigError):
     """A study config that cannot run (unknown fusion, model, encoder ...); the message says what to change."""
 
 
@@ -69,31 +69,19 @@ class StudyData:
 
 def validate_config(config: StudyConfig) -> None:
     """Raise :class:`StudyConfigError` naming the first thing in ``config`` that cannot run."""
+    try:
+        validate(config)  # every field's type, range and name, and the device (rules in config.py)
+    except StudyConfigError:
+        raise
+    except ConfigError as exc:
+        raise StudyConfigError(str(exc)) from None
     from mmrec_core.encoders.registry import ENCODERS
-    from mmrec_core.models.registry import RANKERS
 
-    def bad(what: str, value: Any, allowed: Any) -> StudyConfigError:
-        return StudyConfigError(f"unknown {what} {value!r}; choose from {list(allowed)}")
-
-    for fusion in config.fusions:
-        if fusion not in FUSIONS:
-            raise bad("fusion", fusion, FUSIONS)
-    for model in config.models:
-        if model not in RANKERS and model != ORACLE:
-            raise bad("model", model, [*RANKERS, ORACLE])
-    if config.split.protocol not in SPLITS:
-        raise bad("split protocol", config.split.protocol, SPLITS)
-    if config.embed.encoder not in ENCODERS:
-        raise bad("encoder", config.embed.encoder, ENCODERS)
     if "mean" in config.fusions and not ENCODERS[config.embed.encoder].shared_space:
         raise StudyConfigError(
             f"fusion 'mean' needs text and pictures in one space (clip); encoder {config.embed.encoder!r} "
             "has two spaces: use 'concat' instead"
         )
-    if config.classifier is not None:
-        for modality in config.classifier.modalities:
-            if modality not in MODALITIES:
-                raise bad("classifier modality", modality, MODALITIES)
     if config.train.early_stopping_patience is not None:
         raise StudyConfigError(
             "train.early_stopping_patience must be null in a study: models stop early on the validation split "
@@ -111,8 +99,6 @@ def validate_config(config: StudyConfig) -> None:
                 "model selection needs a validation split: set split.validation_frac above 0 "
                 "(0.2 by default), or selection to null for fixed epochs"
             )
-    if not config.seeds:
-        raise StudyConfigError("seeds is empty: give at least one seed")
     if not config.models and config.classifier is None:
         raise StudyConfigError("nothing to run: no models and no classifier")
 

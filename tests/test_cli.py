@@ -148,7 +148,8 @@ def test_user_errors_exit_2(capsys, tmp_path):
     assert main(["embed", "--reviews", str(tmp_path / "r.jsonl"), "--meta", str(tmp_path / "m.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert main(["embed", "--size", "tiny", "--encoder", "clip", "--checkpoint", str(tmp_path / "none")]) == 2
-    assert capsys.readouterr().err.startswith("error:")
+    # without a terminal, progress of the demo's generation comes first as log lines; the error ends it
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error:")
 
 
 def _fill_cache(root: Path) -> None:
@@ -234,8 +235,80 @@ def test_a_damaged_gzip_is_one_line_exit_2_or_a_loud_warning(tmp_path, monkeypat
     args = ["embed", "--encoder", "classic", "--meta", str(metas), "--reviews"]
     assert main([*args, str(unusable)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "zero.jsonl.gz" in err[0] and "damaged" in err[0]
+    errors = [line for line in err if line.startswith("error:")]  # progress log lines may come first
+    assert errors == [err[-1]] and "zero.jsonl.gz" in err[-1] and "damaged" in err[-1]
     usable = gz(tmp_path / "half.jsonl.gz", [review(i, 5.0) for i in range(3000)], cut=100)
     assert main([*args, str(usable)]) == 0
     captured = capsys.readouterr()
     assert "5 items" in captured.out and "half.jsonl.gz is damaged after line" in captured.err
+
+
+# --- hostile input: every bad config value is one line and exit 2 --------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (json.dumps({"train": {"epochs": "5"}}), 'train.epochs must be an integer in 1..10000, got "5"'),
+        (json.dumps({"train": {"epochs": True}}), "train.epochs"),
+        (json.dumps({"train": {"lr": -1}}), "train.lr"),
+        (json.dumps({"seeds": ["a"]}), "seeds[0]"),
+        (json.dumps({"eval": {"ks": []}}), "eval.ks"),
+        (json.dumps({"split": {"train_frac": 1.5}}), "split.train_frac"),
+        (json.dumps({"data": {"sample_percent": "5"}}), "data.sample_percent"),
+        (json.dumps({"images": {"timeout_s": None}}), "images.timeout_s"),
+        (json.dumps({"fusions": "text"}), "fusions must be a list"),
+        (json.dumps({"embed": {"device": "cuda:7"}}), "embed.device"),
+        (json.dumps("a string"), "JSON object"),
+        ("5", "JSON object"),
+        (DEEP, "nested too deeply"),
+    ],
+)
+def test_hostile_configs_exit_2_with_one_line_naming_the_field(tmp_path, capsys, content, match):
+    import torch
+
+    if "cuda:7" in content and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    path = tmp_path / "c.json"
+    path.write_text(content)
+    assert main(["study", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and match in err and "\n" not in err
+
+
+def test_command_line_overrides_are_checked_like_the_file(tmp_path, capsys):
+    path = write_config(tmp_path / "c.json")
+    assert main(["study", "--config", str(path), "--epochs", "0"]) == 2
+    assert "train.epochs" in capsys.readouterr().err
+    assert main(["embed", "--size", "tiny", "--encoder", "classic", "--batch-size", "0"]) == 2
+    assert "embed.batch_size" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_quietly_without_a_traceback():
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "mmrec_core", "cache", "info"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line (`| true`)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_progress_without_a_terminal_is_logged_and_throttled(caplog):
+    from mmrec_core.cli import TqdmProgress
+    from mmrec_core.progress import ProgressEvent
+
+    logging.getLogger("mmrec").propagate = True  # restored by _restore_logging
+    now = [0.0]
+    progress = TqdmProgress(every_s=5.0, clock=lambda: now[0])
+    assert progress.lines  # pytest's stderr is not a terminal
+    with caplog.at_level(logging.INFO, logger="mmrec.cli"):
+        for done in range(1, 101):
+            now[0] = done * 0.1  # 100 events over 10 s
+            progress(ProgressEvent("train mlp-bpr", done, 100, unit="batches", metrics={"loss": 0.5}))
+    lines = [r.getMessage() for r in caplog.records if r.name == "mmrec.cli"]
+    assert 2 <= len(lines) <= 4, lines  # the start, one every 5 s, the end
+    assert lines[0].startswith("train mlp-bpr 1/100 batches") and "loss 0.5" in lines[0]
+    assert lines[-1].startswith("train mlp-bpr 100/100 batches")

@@ -75,7 +75,7 @@ def cached_snapshot(repo_id: str) -> Path | None:
 def unavailable_message(checkpoint: str) -> str:
     return (
         f"weights for {checkpoint} are not in the local Hugging Face cache and the hub is unreachable: "
-        f"run `huggingface-cli download {checkpoint}` on a machine with network, or choose a local folder"
+        f"run `hf download {checkpoint}` on a machine with network, or choose a local folder"
     )
 
 

@@ -131,6 +131,14 @@ def error_box(page: str) -> None:
     _draw_error(slots[page], page)
 
 
+def clear_failure(page: str) -> None:
+    """Forget the page's last failure and empty its box now (a good action after a failure in this run)."""
+    state.clear_error(page)
+    slots = _error_slots()
+    if page in slots:
+        _draw_error(slots[page], page)
+
+
 def report_failure(page: str, exc: BaseException, hint: str) -> None:
     """Log a failure, remember it for the page and show it now; earlier results stay in the session."""
     log.exception("%s failed", page)

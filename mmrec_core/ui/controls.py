@@ -6,7 +6,10 @@ Widget keys start with ``w:`` so :func:`mmrec_core.ui.state.keep_widgets` keeps 
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from dataclasses import replace
+from pathlib import Path
 
 import streamlit as st
 
@@ -53,16 +56,27 @@ def _sampling(prefix: str) -> dict:
 
 
 def _save_upload(file) -> str:
-    """Store an uploaded file under the cache, named by content hash (the loader reads paths)."""
-    data = file.getvalue()
-    folder = cache_dir() / "uploads" / hashlib.sha256(data).hexdigest()[:16]
+    """Store an uploaded file under the cache; the loader reads paths. Returns the stored path.
+
+    The name is made here, never taken from the browser (a client can send ``../../x`` or ``/tmp/x``):
+    the content's SHA-256 and a suffix from :data:`UPLOAD_SUFFIXES`, inside ``<cache>/uploads``.
+    """
+    return str(store_upload(file.getvalue(), cache_dir() / "uploads"))
+
+
+UPLOAD_SUFFIXES = {b"\x1f\x8b": ".jsonl.gz"}  # gzip by its magic bytes; anything else is read as JSON lines
+
+
+def store_upload(data: bytes, folder: Path) -> Path:
+    """Write ``data`` once as ``folder/<sha256><suffix>`` (atomic) and return that path."""
+    suffix = UPLOAD_SUFFIXES.get(data[:2], ".jsonl")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / file.name
+    path = folder / f"{hashlib.sha256(data).hexdigest()}{suffix}"
     if not path.exists():
-        tmp = path.with_suffix(path.suffix + ".part")
+        tmp = folder / f"{path.name}.{os.getpid()}.{threading.get_ident()}.part"
         tmp.write_bytes(data)
         tmp.replace(path)
-    return str(path)
+    return path
 
 
 def data_controls() -> DataConfig | None:
@@ -91,8 +105,6 @@ def data_controls() -> DataConfig | None:
         if not reviews.strip():
             st.info("Enter the paths of a reviews file and a meta file from Amazon Reviews 2023.")
             return None
-        from pathlib import Path
-
         return DataConfig(source="local", reviews_path=str(Path(reviews.strip()).expanduser()),
                           meta_path=str(Path(meta.strip()).expanduser()) if meta.strip() else None, **sampling)
     if source == "upload":

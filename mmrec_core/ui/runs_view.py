@@ -6,18 +6,17 @@ The dashboard and the CLI share :class:`~mmrec_core.config.StudyConfig` and
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from mmrec_core.config import StudyConfig, from_dict
+from mmrec_core.config import StudyConfig, parse_config
 from mmrec_core.ui import components, rankers_view, state, steps
 
 SAVED = "saved_run"
+CHECKED = "_run-config-checked"  # file_id of the last uploaded config checked
 OPEN_HINT = "pick a folder that holds results.json and config.json, as written by `python -m mmrec_core study`."
 RUN_HINT = "check the config against `python -m mmrec_core study --write-default FILE`; unknown fields are named above."
 
@@ -33,7 +32,11 @@ def section(page: str = "Rankers") -> None:
         _run(page)
     saved = state.get(SAVED)
     if saved is not None:
-        show(saved["result"], saved["source"])
+        try:
+            show(saved["result"], saved["source"])
+        except Exception as exc:  # noqa: BLE001 - a run that reads but cannot be drawn must not break every rerun
+            state.put(SAVED, None)
+            components.report_failure(page, exc, OPEN_HINT)
 
 
 def _open(page: str) -> None:
@@ -51,28 +54,31 @@ def _open(page: str) -> None:
             components.report_failure(page, exc, OPEN_HINT)
             return
         state.put(SAVED, {"result": result, "source": str(folder)})
-        state.clear_error(page)
+        components.clear_failure(page)
 
 
 def _run(page: str) -> None:
-    from mmrec_core.results import runs_dir
+    from mmrec_core.results import default_run_dir
     from mmrec_core.study import run_study, validate_config
 
     upload = st.file_uploader("StudyConfig JSON", type=["json"], key="run-config-upload")
     if upload is None:
         return
+    new = state.get(CHECKED) != upload.file_id  # a file is reported once: a later good action clears its box
+    state.put(CHECKED, upload.file_id)
     try:
-        raw = json.loads(upload.getvalue())
-        raw.pop("config_type", None)
-        config = from_dict(StudyConfig, raw)
+        config = parse_config(StudyConfig, upload.getvalue())  # the CLI's rules: one line naming the field
         validate_config(config)
-    except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-        components.report_failure(page, exc, RUN_HINT)
+    except ValueError as exc:  # ConfigError, StudyConfigError
+        if new:
+            components.report_failure(page, exc, RUN_HINT)
         return
+    if new:
+        components.clear_failure(page)
     st.caption(f"**{config.name}**: {config.data.source} data, encoder {config.embed.encoder}, fusions "
                f"{', '.join(config.fusions)}, models {', '.join(config.models)}, seeds {list(config.seeds)}.")
     if st.button("Run this config", key="run-config", type="primary"):
-        out = runs_dir() / f"{config.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        out = default_run_dir(config.name)  # the CLI's folder: the name is sanitised, never a path
         result = steps.run_step(page, f"Running {config.name}",
                                 lambda progress: run_study(config, progress=progress, out_dir=out), RUN_HINT)
         if result is not None:

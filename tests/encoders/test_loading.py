@@ -15,7 +15,7 @@ from mmrec_core.encoders.batching import features_of, resolve_device
 
 CLIP_MESSAGE = (
     "weights for openai/clip-vit-base-patch32 are not in the local Hugging Face cache and the hub is "
-    "unreachable: run `huggingface-cli download openai/clip-vit-base-patch32` on a machine with network, "
+    "unreachable: run `hf download openai/clip-vit-base-patch32` on a machine with network, "
     "or choose a local folder"
 )
 
