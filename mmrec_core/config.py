@@ -282,7 +282,7 @@ class SelectionConfig:
     metric: str = "ndcg@10"  # recall|ndcg|hr|precision|mrr@K or auc, on the validation rows
     max_epochs: int = 200
     patience: int = 10
-    trials: int = 5  # budget per (setting, model); 1 = the model's defaults with early stopping only
+    trials: int = 4  # budget per (setting, model); 1 = the model's defaults with early stopping only
     refit: bool = True
     max_users: int | None = 20_000  # validation users ranked per epoch (a seeded sample beyond that)
 

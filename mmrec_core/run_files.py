@@ -66,6 +66,7 @@ def check_results(data: Any) -> None:
             _expect(data[name], dict, name, "an object")
     _check_histories(data.get("histories"))
     _check_classifier(data.get("classifier"))
+    _check_selection(data.get("selection"))
     timings = data.get("timings")
     if timings is not None:
         _expect(timings, dict, "timings", "an object")
@@ -114,6 +115,30 @@ def _check_histories(histories: Any) -> None:
             for name, value in epoch.items():
                 if isinstance(value, dict | list):
                     raise RunFileError(f"{where}.{name} must be a plain value, got {show(value)}")
+
+
+def _check_selection(selection: Any) -> None:
+    """``{"setting/model": {"settings": {...plain values}, "metric": str, "validation": number, "trials": [...]}}``."""
+    if selection is None:
+        return
+    _expect(selection, dict, "selection", "an object")
+    for key, entry in selection.items():
+        where = f"selection[{key!r}]"
+        if "/" not in key:
+            raise RunFileError(f"selection key {key!r} must read 'setting/model'")
+        _expect(entry, dict, where, "an object")
+        settings = entry.get("settings") or {}
+        _expect(settings, dict, f"{where}.settings", "an object")
+        for name, value in settings.items():
+            if isinstance(value, dict | list) or (value is not None and not isinstance(value, str | int | float)):
+                raise RunFileError(f"{where}.settings.{name} must be a plain value, got {show(value)}")
+        if entry.get("metric") is not None:
+            _expect(entry["metric"], str, f"{where}.metric", "a string")
+        _number(entry.get("validation"), f"{where}.validation")
+        trials = entry.get("trials") or []
+        _expect(trials, list, f"{where}.trials", "a list")
+        for i, trial in enumerate(trials):
+            _expect(trial, dict, f"{where}.trials[{i}]", "an object")
 
 
 def _check_classifier(classifier: Any) -> None:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmrec_core.config import ClassifierConfig, DataConfig, EmbedConfig, StudyConfig
+from mmrec_core.config import SELECTION_BUDGETS, ClassifierConfig, DataConfig, EmbedConfig, StudyConfig
 from mmrec_core.study import run_study
 
 LEARNED = ("dot", "mlp-bpr", "bpr-mf", "vbpr")
 CONTENT = ("dot", "mlp-bpr", "vbpr")
 MARGIN = 0.02  # NDCG@10 points; observed gaps are several times larger
+QUICK = SELECTION_BUDGETS["quick"]  # each model's own settings, early-stopped on validation (the dashboard's)
 
 
 def ndcg(result, setting: str, model: str) -> float:
@@ -31,6 +32,7 @@ def default_run():
     config = StudyConfig(
         name="floors", data=DataConfig(demo_size="small"), embed=EmbedConfig(encoder="classic"),
         fusions=("concat",), models=("popularity",) + LEARNED, classifier=ClassifierConfig(modalities=("text",)),
+        selection=QUICK,
     )  # fmt: skip
     return run_study(config)
 
@@ -40,6 +42,7 @@ def image_only_run():
     config = StudyConfig(
         name="image-only", data=DataConfig(demo_size="small", demo_variant="image-only"),
         embed=EmbedConfig(encoder="classic"), fusions=("text", "image"), models=CONTENT, classifier=None,
+        selection=QUICK,
     )  # fmt: skip
     return run_study(config)
 

@@ -38,7 +38,7 @@ SEARCH_SPACES: dict[str, tuple[tuple[str, tuple[object, ...]], ...]] = {
     # Coordinate search (mmrec_core.selection): one field at a time, in this order, from the model's
     # defaults; each field moves to its best value before the next is tried. The epochs come from early
     # stopping on validation, so they are not searched.
-    "mlp-bpr": (("lr", (1e-3, 3e-3, 3e-4)),),
+    "mlp-bpr": (("lr", (1e-3, 3e-3)),),
     "bpr-mf": (("weight_decay", (1e-2, 3e-2, 1e-3)), ("lr", (1e-3, 3e-3)), ("factors", (64, 128))),
     "vbpr": (("weight_decay", (1e-2, 3e-2, 1e-3)), ("lr", (1e-3, 3e-3)), ("factors", (64, 128))),
 }

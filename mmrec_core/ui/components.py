@@ -167,13 +167,19 @@ def load_report(report: Any, missing_images: dict[str, int] | None = None) -> No
         "meta lines read": f"{report.meta_lines:,}", "items without meta": f"{report.items_without_meta:,}",
         "load time": f"{report.seconds:.1f} s",
     })
+    for warning in getattr(report, "warnings", []) or []:
+        st.warning(warning, icon=":material/warning:")  # a damaged file: what was kept, what was lost
     skipped = report.skipped()
     if report.sampled_out_reviews:
         st.caption(f"{report.sampled_out_reviews:,} reviews left out by sampling (not errors).")
     if skipped or any(missing.values()):
         st.plotly_chart(viz.load_report_bars(skipped, missing), key="load-report-bars")
-        lines = report.malformed_review_lines[:10]
-        if lines:
-            st.caption(f"Malformed review lines (first {len(lines)}): {', '.join(map(str, lines))}")
+        for what in ("review", "meta"):
+            lines = (getattr(report, f"malformed_{what}_lines", None) or [])[:10]
+            reasons = getattr(report, f"malformed_{what}_reasons", None) or {}
+            if lines:
+                why = "; ".join(f"{reason}: {n:,}" for reason, n in reasons.items())
+                st.caption(f"Malformed {what} lines (first {len(lines)}): {', '.join(map(str, lines))}"
+                           + (f". Why: {why}" if why else ""))
     else:
         st.success("Nothing skipped, and every item has a picture reference.")

@@ -16,11 +16,18 @@ from mmrec_core.models.nets import MLPScorer
 
 def test_architecture_is_the_study_network():
     net = MLPScorer(dim=12)
-    assert (net.fc1.in_features, net.fc1.out_features) == (24, 128)
+    w1, b1 = net.first_layer
+    assert tuple(w1.shape) == (128, 24) and tuple(b1.shape) == (128,)
     assert (net.fc2.in_features, net.fc2.out_features) == (128, 1)
     x = torch.randn(3, 24)
-    expected = net.fc2(torch.relu(net.fc1(x))).squeeze(-1)
+    expected = net.fc2(torch.relu(torch.nn.functional.linear(x, w1, b1))).squeeze(-1)
     torch.testing.assert_close(net(x[:, :12], x[:, 12:]), expected)
+    # initialised as one Linear(24, 128): uniform within 1/sqrt(24)
+    torch.manual_seed(0)
+    big = MLPScorer(dim=200, hidden=256)
+    w1, b1 = big.first_layer
+    bound = 1 / 400**0.5
+    assert w1.abs().max() <= bound and w1.abs().max() > 0.95 * bound and b1.abs().max() <= bound
 
 
 def test_user_half_trick_equals_naive_forward():

@@ -9,7 +9,7 @@ from conftest import Synthetic, make_synthetic, ndcg_at_k
 from mmrec_core.config import TrainConfig
 from mmrec_core.models import RANKERS, FixedScoreRanker, create_ranker, default_config
 
-FAST = {"bpr-mf": {"epochs": 10}, "vbpr": {"epochs": 10}}
+FAST = {"bpr-mf": {"epochs": 10, "lr": 1e-2}, "vbpr": {"epochs": 10, "lr": 1e-2}}  # a step size that learns in 10 epochs
 
 
 def _ranker(name: str, s: Synthetic):

@@ -134,3 +134,21 @@ def test_a_saved_run_that_cannot_be_drawn_is_dropped_with_one_error(app, tmp_pat
     good = run_folder(tmp_path, "good", {"rows": GOOD_ROWS})
     at.text_input(key="w:run-path").set_value(str(good)).run()
     healthy(at.button(key="open-run").click().run())
+
+
+def test_a_damaged_reviews_file_loads_what_it_can_and_says_so_on_the_load_report(app, tmp_path):
+    import gzip
+
+    reviews = [{"rating": 5.0, "parent_asin": f"P{i % 5}", "user_id": f"u{i % 40}", "timestamp": 1_600_000_000_000 + i,
+                "text": f"review {i} " + "w" * (i % 50)} for i in range(3000)]
+    lines = "".join(json.dumps(r) + "\n" for r in reviews) + '{"rating": "five"}\n'
+    (tmp_path / "reviews.jsonl.gz").write_bytes(gzip.compress(lines.encode())[:-100])
+    (tmp_path / "meta.jsonl").write_text("".join(json.dumps({"parent_asin": f"P{i}", "title": f"item {i}"}) + "\n"
+                                                 for i in range(5)))
+    at = healthy(app.run())
+    at.button_group(key="w:data-source").set_value("local").run()
+    at.text_input(key="w:local-reviews").input(str(tmp_path / "reviews.jsonl.gz")).run()
+    at.text_input(key="w:local-meta").input(str(tmp_path / "meta.jsonl")).run()
+    at = healthy(at.button(key="load-data").click().run())
+    warnings = [w.value for w in at.warning if "damaged after line" in w.value]
+    assert len(warnings) == 1 and "reviews.jsonl.gz" in warnings[0] and "kept what was read" in warnings[0]
