@@ -11,7 +11,7 @@
 - page_switch_s: switching between pages once results exist (median of several switches).
 
 Prints one JSON object and saves the recommendations page as ``benchmarks/figures/recommendations.png``
-(the README's screenshot). Usage: ``python benchmarks/bench_dashboard.py [--size small] [--epochs 5]``.
+(the README's screenshot). Usage: ``python benchmarks/bench_dashboard.py [--size small] [--epochs 100]``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def page_switches(page, rounds: int = 3) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="small", help="demo catalogue size (default small, the app's default)")
-    parser.add_argument("--epochs", type=int, default=5, help="ranker epochs (the study's 5)")
+    parser.add_argument("--epochs", type=int, default=100, help="rankers: Max epochs of the page's quick selection (its default)")
     parser.add_argument("--clf-epochs", type=int, default=50, help="classifier max epochs (the study's 50)")
     args = parser.parse_args()
 

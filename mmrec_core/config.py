@@ -80,7 +80,7 @@ def _encoders() -> tuple[str, ...]:
 
 def _models() -> tuple[str, ...]:
     from mmrec_core.models.registry import RANKERS
-    from mmrec_core.study import ORACLE
+    from mmrec_core.ranking import ORACLE
 
     return (*RANKERS, ORACLE)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from mmrec_core.config import StudyConfig
 from mmrec_core.progress import ProgressCallback, Reporter
+from mmrec_core.results import describe_error
 
 log = logging.getLogger("mmrec.rating")
 
@@ -92,9 +93,9 @@ def run_classifier(
     try:
         text, image, ratings, info = classifier_inputs(dataset, config, emb, progress)
     except Exception as exc:  # noqa: BLE001 - the ranking results are kept
-        log.error("classifier inputs failed: %s", _describe(exc))
+        log.error("classifier inputs failed: %s", describe_error(exc))
         log.debug("traceback", exc_info=True)
-        return {m: {"error": _describe(exc)} for m in cc.modalities}, {"error": _describe(exc)}
+        return {m: {"error": describe_error(exc)} for m in cc.modalities}, {"error": describe_error(exc)}
     info["embed_seconds"] = time.perf_counter() - start
     info["validation"] = validation_text(cc)
     if len(ratings) < MIN_ROWS:
@@ -126,9 +127,9 @@ def run_classifier(
             log.info("classifier %s: accuracy %.4f, macro-F1 %.4f", modality, out[modality]["accuracy"],
                      out[modality]["macro_f1"])
         except Exception as exc:  # noqa: BLE001 - one modality's failure must not end the study
-            log.error("classifier %s failed: %s", modality, _describe(exc))
+            log.error("classifier %s failed: %s", modality, describe_error(exc))
             log.debug("traceback", exc_info=True)
-            out[modality] = {"error": _describe(exc)}
+            out[modality] = {"error": describe_error(exc)}
     return out, info
 
 
@@ -147,7 +148,3 @@ def too_few_rows(info: dict[str, Any]) -> str:
         f"least {MIN_ROWS}: load more reviews and meta lines (or a source whose items have pictures), and check "
         "the Load report's missing pictures"
     )
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"

@@ -299,6 +299,11 @@ class StudyResult:
         )
 
 
+def describe_error(exc: BaseException) -> str:
+    """An exception as one line for ``errors`` and row ``error`` fields: ``"Type: message"``."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
 def markdown_table(frame: pd.DataFrame) -> str:
     """A frame as a GitHub markdown table (floats with 4 significant digits; no extra dependency)."""
 

@@ -86,7 +86,7 @@ def results(run: dict[str, Any]) -> None:
     outputs, info = run["outputs"], run["info"]
     st.caption(f"{info.get('rows', 0):,} reviews with an item picture (of {info.get('reviews', 0):,}; cap "
                f"{info.get('capped_at')}), 80/20 stratified split, seed 42, class weights "
-               f"{run['config'].classifier.class_weight}.")
+               f"{run['config'].classifier.class_weight}; {info.get('validation', 'early stopping on validation')}.")
     table = summary_table(outputs)
     st.table(table, hide_index=True, border="horizontal")
     ok = [m for m, o in outputs.items() if "error" not in o]

@@ -178,6 +178,7 @@ def test_classifier_page_trains_and_reports(app):
     assert [str(c) for c in report["class"][:5]] == ["1", "2", "3", "4", "5"]
     assert report["support"][:5].sum() == test_rows
     assert "Classification report" in text_of(at)
+    assert "early stopping watches 10 % of train" in text_of(at), "what the classifier selects on"
 
 
 def test_recommendations_page_shows_history_and_each_models_top_k(app):
