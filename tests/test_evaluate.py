@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mmrec_core.config import EvalConfig, SplitConfig
+from mmrec_core.config import EvalConfig, SelectionConfig, SplitConfig
 from mmrec_core.data.interactions import Interactions, Pairs, Split, label
 from mmrec_core.evaluate import (
     aggregate_seeds,
@@ -197,12 +197,19 @@ def test_aggregate_seeds():
 def test_protocol_description():
     text = protocol_description(SplitConfig(), EvalConfig(), (42,), n_items=512)
     assert text == (
-        "per-user random 80/20 split (users with >= 5 interactions, seed 42); full ranking over all 512 items "
+        "per-user random 80/20 split (users with >= 5 interactions, seed 42), validation = 20 % of each user's "
+        "train rows (seeded); trained models run fixed epochs (no selection); full ranking over all 512 items "
         "excluding train items; relevant = test items rated >= 4; K = 10, 20; seeds 42"
     )
+    selected = protocol_description(SplitConfig(), EvalConfig(), (42,), selection=SelectionConfig())
+    assert "trained models selected on validation ndcg@10 (early stopping, patience 10, up to 4 settings each, " \
+           "then refit on train + validation)" in selected
     text = protocol_description(
         SplitConfig(protocol="global-temporal", kcore=5), EvalConfig(ks=(20,)), (1, 2)
     )
     assert text.startswith("5-core, global temporal split, latest 20 % of interactions as test")
     assert text.endswith("K = 20; seeds 1, 2")
     assert "leave-last-out" in protocol_description(SplitConfig(protocol="leave-last-out"), EvalConfig())
+    assert "validation = each user's last train row" in protocol_description(
+        SplitConfig(protocol="leave-last-out"), EvalConfig())
+    assert "validation = the latest 20 % of train" in text
