@@ -33,11 +33,11 @@ $(RUNTIME_STAMP): requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements.txt
 	touch $@
 
-# setuptools>=70.1 builds the editable install without `wheel`; --no-build-isolation keeps it off the network
-# (pip skips the first line when the venv's setuptools is new enough, as Python 3.11's bundled 65.5 is not).
+# setuptools >= 70.1 (pinned here) builds the editable install without `wheel` (Python 3.11's bundled 65.5
+# cannot); --no-build-isolation keeps the build itself off the network.
 $(PROJECT_STAMP): pyproject.toml $(RUNTIME_STAMP)
 	@echo "Installing mmrec itself into $(VENV), editable (a few seconds; gives $(BIN)/mmrec)"
-	$(BIN)/python -m pip install -q "setuptools>=70.1"
+	$(BIN)/python -m pip install -q "setuptools==84.2.1"
 	$(BIN)/python -m pip install -q -e . --no-deps --no-build-isolation
 	touch $@
 

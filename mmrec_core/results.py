@@ -38,6 +38,7 @@ NO_CONTENT = "none"
 ID_COLUMNS = ("setting", "model", "seed")
 COUNT_COLUMNS = ("n_train_pairs", "n_test_pairs")
 NON_METRIC_COLUMNS = (*ID_COLUMNS, "error", "shared", "fit_seconds", "eval_seconds")
+EMPTY = "—"  # a cell with no value (a plain "-" renders as a list bullet in Streamlit's markdown tables)
 HEADLINE_METRICS = ("train_accuracy", "test_accuracy", "auc", "recall@10", "val_ndcg@10", "ndcg@10", "recall@20",
                     "coverage@10")
 
@@ -132,7 +133,7 @@ class StudyResult:
             for (setting, model), group in self.results.groupby(["setting", "model"], sort=False):
                 if (setting, model) not in done:
                     failed.append({"setting": setting, "model": model,
-                                   **{m: "-" for m in cols}, **({cols[0]: f"error: {group['error'].iloc[0]}"} if cols else {})})
+                                   **{m: EMPTY for m in cols}, **({cols[0]: f"error: {group['error'].iloc[0]}"} if cols else {})})
         return pd.concat([out, pd.DataFrame(failed)], ignore_index=True) if failed else out
 
     def to_markdown(self, metrics: tuple[str, ...] = HEADLINE_METRICS, digits: int = 4) -> str:
@@ -309,7 +310,7 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
     def cell(v: Any) -> str:
         v = _plain(v)
-        return "-" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+        return EMPTY if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
 
     head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
@@ -349,7 +350,7 @@ def list_runs(root: str | Path | None = None) -> list[Path]:
 
 def _fmt(mean: float, std: float, n: int, digits: int) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "-"
+        return EMPTY
     if float(mean).is_integer() and float(std) == 0.0 and abs(mean) >= 1:
         return f"{int(mean)}"  # counts
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"

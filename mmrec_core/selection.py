@@ -148,7 +148,7 @@ def plan_text(models: list[str] | tuple[str, ...], selection: SelectionConfig | 
         parts = [f"{m} {default_config(m, base).epochs}" for m in trained]
         return ("Fixed epochs, no validation: " + ", ".join(parts) + " epochs, each model's registered settings.")
     searched = sorted({f.replace("_", " ") for m in trained for f, _ in SEARCH_SPACES.get(m, ())})
-    budget = ("its registered settings only" if selection.trials <= 1
+    budget = ("each keeps its registered settings" if selection.trials <= 1
               else f"up to {selection.trials} settings each (a search over {', '.join(searched)})")
     refit = (" The chosen settings are then retrained on train + validation for the chosen epochs."
              if selection.refit else " The best epoch's weights are kept.")

@@ -54,7 +54,7 @@ def train(ds: Any, emb: Any, config: StudyConfig, label: str, page: str = "Ranke
     from mmrec_core.study import run_ranking
 
     live = st.container()
-    curves = CurveBridge(live, by_setting=len(config.fusions) > 1)
+    curves = CurveBridge(live, by_setting=len(config.fusions) > 1, transform=trial_lines)
     data = _interactions(ds, config)
     # the same config on the same data and embeddings trains once per server: a presenter's second
     # walk through the demo, or a return to earlier settings, shows the stored run at once
@@ -71,6 +71,12 @@ def train(ds: Any, emb: Any, config: StudyConfig, label: str, page: str = "Ranke
         components.report_failure(page, RuntimeError(result.errors[0]["error"]), HINT)
         return None
     return result
+
+
+def trial_lines(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """One live line per selection trial and one for the refit (their epochs restart at 1)."""
+    tag = f" trial {row['trial']}" if row.get("trial") else " refit" if row.get("phase") == "refit" else ""
+    return [{**row, "model": f"{row['model']}{tag}"}]
 
 
 def results_table(result: Any) -> None:
