@@ -38,3 +38,10 @@ def test_same_answer_for_any_memory_layout(layout):
     s = np.tile(np.array([2.0, 1.0, 2.0, 2.0], np.float32), (3, 1))
     top, _ = stable_top_k(np.asarray(s, order=layout), 2)
     assert top.tolist() == [[0, 2]] * 3
+
+
+def test_ties_inside_the_top_k_are_ordered_without_the_exact_path():
+    s = np.array([[1.0, 5.0, 5.0, 2.0, 9.0], [5.0, 5.0, 1.0, 2.0, 0.0]], np.float32)
+    top, vals = stable_top_k(s, 3)  # no tie crosses the cut: the 4th score differs from the 3rd
+    assert top.tolist() == [[4, 1, 2], [0, 1, 3]]
+    assert vals.tolist() == [[9.0, 5.0, 5.0], [5.0, 5.0, 2.0]]
