@@ -67,8 +67,8 @@ def jobs(config: StudyConfig, has_truth: bool) -> list[tuple[str, str]]:
 
 def run_ranking(
     config: StudyConfig,
-    data,
-    emb=None,
+    data: Any,
+    emb: Any = None,
     progress: ProgressCallback | None = None,
     on_epoch: EpochHook | None = None,
     *,
@@ -78,6 +78,7 @@ def run_ranking(
 ) -> StudyResult:
     """Fit and evaluate every (setting, model, seed) of ``config``; rows are appended to ``result``.
 
+    ``data`` is the :class:`~mmrec_core.study.StudyData` of :func:`~mmrec_core.study.prepare_interactions`;
     ``emb`` (from :func:`embed_catalogue`) is needed by the content models; without it their rows carry
     an error. ``keep_models`` keeps the fitted rankers in ``result.models`` (for the dashboard's
     recommendation views). ``checkpoint(result)`` is called after each setting (partial results on disk).
