@@ -23,8 +23,6 @@ import gzip
 import io
 import json
 import logging
-import math
-import numbers
 import random
 import time
 import zlib
@@ -35,7 +33,8 @@ from typing import IO, Any, TextIO
 import pandas as pd
 
 from mmrec_core.data.hub import DataUnavailable, download_category, raw_file_names
-from mmrec_core.data.meta import clean_text, empty_item, normalise_meta, timestamp_ms, usable
+from mmrec_core.data.meta import clean_text, empty_item, normalise_meta
+from mmrec_core.data.records import Malformed, TooLong, check_encodable, id_field, parse_record, review_row
 from mmrec_core.data.schema import ITEM_COLUMNS, REVIEW_COLUMNS, Dataset, LoadReport
 from mmrec_core.progress import ProgressCallback, Reporter
 
@@ -52,7 +51,6 @@ PROGRESS_EVERY = 50_000  # lines between progress events
 SNIFF_LINES = 20  # a file whose first 20 non-empty lines all fail to parse is not JSON lines
 MAX_LINE_BYTES = 16 << 20  # longer lines are skipped as malformed ("line too long"), never held in memory
 _SKIP_CHUNK = 1 << 20  # how much of a too-long line is read at a time while skipping it
-_INT64 = 1 << 63
 _KEY = b'"parent_asin"'
 # what a damaged gzip stream raises part way (BadGzipFile is an OSError)
 _STREAM_ERRORS = (EOFError, OSError, zlib.error)
@@ -64,23 +62,12 @@ class NotJsonLines(ValueError):
     """A file that is not JSON lines at all (binary, a JSON array, CSV, ...), or one too damaged to use."""
 
 
-class _TooLong:
-    """Stands in for a line longer than :data:`MAX_LINE_BYTES` (its bytes were read past, not kept)."""
-
-    def __init__(self, head: bytes):
-        self.head = head  # its first bytes: enough to tell a huge JSON object from a huge array
-
-
 class _Damaged:
     """Yielded last by a file source whose stream broke part way (truncated or corrupt gzip)."""
 
     def __init__(self, error: BaseException):
         text = " ".join(str(error).split()) or type(error).__name__
         self.error = "".join(c if c.isprintable() else "?" for c in text)  # one clean line in logs and reports
-
-
-class _Malformed(ValueError):
-    """One record that cannot be kept; the message is the reason counted in the load report."""
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -98,8 +85,8 @@ def open_text(path: str | Path) -> TextIO:
     return io.TextIOWrapper(_open_binary(Path(path)), encoding="utf-8", errors="replace")
 
 
-def _lines(fh: IO[bytes]) -> Iterator[bytes | _TooLong]:
-    """The lines of ``fh``; a :class:`_TooLong` in place of a line longer than :data:`MAX_LINE_BYTES`.
+def _lines(fh: IO[bytes]) -> Iterator[bytes | TooLong]:
+    """The lines of ``fh``; a :class:`TooLong` in place of a line longer than :data:`MAX_LINE_BYTES`.
 
     A too-long line is read past in :data:`_SKIP_CHUNK` pieces, so memory stays bounded by the cap.
     """
@@ -114,7 +101,7 @@ def _lines(fh: IO[bytes]) -> Iterator[bytes | _TooLong]:
                 rest = fh.readline(_SKIP_CHUNK)
                 if not rest or rest.endswith(b"\n"):
                     break
-            yield _TooLong(head)
+            yield TooLong(head)
             continue
         yield line
 
@@ -142,7 +129,7 @@ def _sniff(path: Path) -> None:
             for line in _lines(fh):
                 if seen >= SNIFF_LINES:
                     break
-                if isinstance(line, _TooLong):  # a huge object is judged by the load; a huge array is not JSON lines
+                if isinstance(line, TooLong):  # a huge object is judged by the load; a huge array is not JSON lines
                     seen += 1
                     if not line.head.startswith(b"{"):
                         tried += 1
@@ -221,166 +208,6 @@ def _records_source(records: Iterable[dict[str, Any]], limit: int | None) -> Sou
     return gen
 
 
-def _parse(raw: Any) -> dict[str, Any]:
-    """The JSON object of one line (or a record given as a dict); :class:`_Malformed` with the reason."""
-    if isinstance(raw, dict):
-        return raw
-    if isinstance(raw, _TooLong):
-        raise _Malformed("line too long")
-    if not isinstance(raw, bytes | str):
-        raise _Malformed("not a JSON object")
-    try:
-        record = json.loads(raw)
-    except RecursionError:  # e.g. [[[[...]]]] nested 100,000 deep
-        raise _Malformed("nested too deep") from None
-    except ValueError:  # includes UnicodeDecodeError
-        raise _Malformed("not JSON") from None
-    if not isinstance(record, dict):
-        raise _Malformed("not a JSON object")
-    return record
-
-
-def _text_field(record: dict[str, Any], key: str) -> str:
-    """An optional free-text field: a string, "" when absent or null; another type is malformed."""
-    value = record.get(key)
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if not isinstance(value, str):
-        raise _Malformed(f"{key} is not text")
-    return value
-
-
-def _id_field(record: dict[str, Any], key: str) -> str | None:
-    """An id (user_id, asin, parent_asin): a non-null string, else None; a list, dict, ... is malformed."""
-    value = record.get(key)
-    if type(value) is str or value is None:  # the common case first: this runs for every line
-        return usable(value)
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _Malformed(f"{key} is not a string")
-    return usable(value)
-
-
-def _int_field(value: Any, key: str, default: int | None = None) -> int:
-    """An int64 from an int, an integral finite float or a string of digits (bools and the rest: malformed)."""
-    if value is None and default is not None:
-        return default
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _Malformed(f"{key} is not a number")
-    if isinstance(value, numbers.Integral):
-        out = int(value)
-    elif math.isfinite(value) and float(value).is_integer():
-        out = int(value)
-    else:
-        raise _Malformed(f"{key} is not a whole number")
-    if not -_INT64 <= out < _INT64:
-        raise _Malformed(f"{key} out of range")
-    return out
-
-
-def _bool_field(value: Any, key: str) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, numbers.Integral) and int(value) in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise _Malformed(f"{key} is not true/false")
-
-
-def _rating(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise _Malformed("rating is not a number")
-    try:
-        rating = float(value)
-    except OverflowError:  # an int past float range
-        raise _Malformed("rating out of range") from None
-    if rating != 0.0 and not 1.0 <= rating <= 5.0:  # NaN and infinities fail here too
-        raise _Malformed("rating out of range")
-    return rating
-
-
-def _timestamp(value: Any) -> int:
-    if isinstance(value, bool) or value is None:
-        raise _Malformed("timestamp missing or not a number")
-    try:
-        ts = timestamp_ms(value)
-    except (TypeError, ValueError, OverflowError):  # Infinity, NaN, "yesterday", NaT
-        raise _Malformed("timestamp unreadable") from None
-    if not -_INT64 <= ts < _INT64:  # it would overflow the int64 column (10**30, ...)
-        raise _Malformed("timestamp out of range")
-    return ts
-
-
-def _check_text(text: str) -> None:
-    if not text.isascii():  # ASCII (most lines) cannot hold a surrogate; isascii is a flag lookup
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _Malformed("invalid Unicode (lone surrogate)") from None
-
-
-def check_encodable(value: Any) -> None:
-    """Raise :class:`ValueError` when a string anywhere in ``value`` (nested lists/dicts too) is not valid
-    Unicode (a lone surrogate such as ``"\\ud800"`` from JSON): it would fail later, when written or hashed."""
-    stack = [value]
-    while stack:  # iterative: details may be nested deeper than the recursion limit allows
-        v = stack.pop()
-        if isinstance(v, str):
-            _check_text(v)
-        elif isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list | tuple):
-            stack.extend(v)
-
-
-def _review_row(record: dict[str, Any]) -> tuple[str, Any]:
-    """("ok", row tuple) or (skip reason, None); :class:`_Malformed` for a field of the wrong type or range.
-
-    Every kept field is checked here, so a bad value skips its record instead of failing the whole load
-    later (the int64 cast of the frame, hashing, writing results). Each field takes a fast path for the
-    type real files have (this runs for every line) and the general check otherwise.
-    """
-    get = record.get
-    item = _id_field(record, "parent_asin")
-    if item is None:
-        return "no parent_asin", None
-    user = _id_field(record, "user_id")
-    if user is None:
-        raise _Malformed("no user_id")
-    if "rating" not in record:
-        raise _Malformed("no rating")
-    rating = record["rating"]
-    if type(rating) is not float or not 1.0 <= rating <= 5.0:
-        rating = _rating(rating)
-    ts = get("timestamp")
-    if type(ts) is not int or not -_INT64 <= ts < _INT64:
-        ts = _timestamp(ts)
-    if rating == 0.0:
-        return "rating 0.0", None
-    votes = get("helpful_vote")
-    if type(votes) is not int or not 0 <= votes < _INT64:
-        votes = _int_field(votes, "helpful_vote", default=0)
-        if votes < 0:
-            raise _Malformed("helpful_vote is negative")
-    verified = get("verified_purchase")
-    if type(verified) is not bool:
-        verified = _bool_field(verified, "verified_purchase")
-    asin = get("asin")
-    asin = (usable(asin) if type(asin) is str else _id_field(record, "asin")) or item
-    title, text = get("title"), get("text")
-    title = title if type(title) is str else _text_field(record, "title")
-    text = text if type(text) is str else _text_field(record, "text")
-    for value in (user, item, asin, title, text):
-        if not value.isascii():  # ASCII cannot hold a lone surrogate; isascii is a flag lookup
-            _check_text(value)
-    return "ok", (user, item, asin, float(rating), ts, verified, votes, clean_text(title), text)
-
-
 def _note_malformed(report: LoadReport, which: str, no: int, reason: str) -> None:
     if which == "review":
         report.malformed_reviews += 1
@@ -423,8 +250,8 @@ def _read_reviews(source: Source, report: LoadReport, sample_percent: float | No
             report.empty_review_lines += 1
             continue
         try:
-            status, row = _review_row(_parse(raw))
-        except _Malformed as exc:
+            status, row = review_row(parse_record(raw))
+        except Malformed as exc:
             _note_malformed(report, "review", no, str(exc))
             continue
         except Exception as exc:  # noqa: BLE001 - one record never stops a load: counted, not raised
@@ -489,13 +316,13 @@ def _read_meta(source: Source, needed: set[str], report: LoadReport, base_dir: P
             if asin is not None and (asin not in needed or asin in found):
                 continue  # the common case when sampling: no json.loads for items nobody reviewed
         try:
-            record = _parse(raw)
-            asin = _id_field(record, "parent_asin")
+            record = parse_record(raw)
+            asin = id_field(record, "parent_asin")
             if asin not in needed or asin in found:
                 continue
             row = normalise_meta(record, base_dir)
             check_encodable(row)
-        except _Malformed as exc:
+        except Malformed as exc:
             _note_malformed(report, "meta", no, str(exc))
             continue
         except Exception as exc:  # noqa: BLE001 - one record never stops a load: counted, not raised
