@@ -34,7 +34,14 @@ import pandas as pd
 
 from mmrec_core.data.hub import DataUnavailable, download_category, raw_file_names
 from mmrec_core.data.meta import clean_text, empty_item, normalise_meta
-from mmrec_core.data.records import Malformed, TooLong, check_encodable, id_field, parse_record, review_row
+from mmrec_core.data.records import (
+    TooLong,
+    check_encodable,
+    id_field,
+    malformed_reason,
+    parse_record,
+    review_row,
+)
 from mmrec_core.data.schema import ITEM_COLUMNS, REVIEW_COLUMNS, Dataset, LoadReport
 from mmrec_core.progress import ProgressCallback, Reporter
 
@@ -251,11 +258,8 @@ def _read_reviews(source: Source, report: LoadReport, sample_percent: float | No
             continue
         try:
             status, row = review_row(parse_record(raw))
-        except Malformed as exc:
-            _note_malformed(report, "review", no, str(exc))
-            continue
         except Exception as exc:  # noqa: BLE001 - one record never stops a load: counted, not raised
-            _note_malformed(report, "review", no, f"unreadable ({type(exc).__name__})")
+            _note_malformed(report, "review", no, malformed_reason(exc))
             continue
         if status == "ok":
             key = hash((row[0], row[2], row[4], row[8]))  # user, asin, timestamp, raw text
@@ -322,11 +326,8 @@ def _read_meta(source: Source, needed: set[str], report: LoadReport, base_dir: P
                 continue
             row = normalise_meta(record, base_dir)
             check_encodable(row)
-        except Malformed as exc:
-            _note_malformed(report, "meta", no, str(exc))
-            continue
         except Exception as exc:  # noqa: BLE001 - one record never stops a load: counted, not raised
-            _note_malformed(report, "meta", no, f"unreadable ({type(exc).__name__})")
+            _note_malformed(report, "meta", no, malformed_reason(exc))
             continue
         found[asin] = row
         if stop_when_complete and len(found) == len(needed):

@@ -21,6 +21,12 @@ class Malformed(ValueError):
     """One record that cannot be kept; the message is the reason counted in the load report."""
 
 
+def malformed_reason(exc: BaseException) -> str:
+    """The load report's reason for a record that raised ``exc``: a :class:`Malformed` says its own; anything
+    else (a bug, a value no check foresaw) is "unreadable (<type>)", so one record never stops a load."""
+    return str(exc) if isinstance(exc, Malformed) else f"unreadable ({type(exc).__name__})"
+
+
 class TooLong:
     """Stands in for a line longer than ``amazon.MAX_LINE_BYTES`` (its bytes were read past, not kept)."""
 
