@@ -76,6 +76,17 @@ def _holds(path: Path, data: bytes) -> bool:
         return False
 
 
+def _write_unless_held(path: Path, data: bytes, damaged: str) -> None:
+    """Make ``path`` hold exactly ``data``: nothing to do when it does; whatever else stands there (other
+    bytes, a folder, a link) is logged with the ``damaged`` format and replaced."""
+    if _holds(path, data):
+        return
+    if path.exists() or path.is_symlink():
+        log.warning(damaged, path)
+        _remove(path)
+    _atomic_write(path, data)
+
+
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex}")
     try:
@@ -194,24 +205,15 @@ class VectorStore:
         if vectors.shape != (len(keys), self.dim):
             raise ValueError(f"expected {len(keys)} x {self.dim} vectors, got {vectors.shape}")
         self.folder.mkdir(parents=True, exist_ok=True)
-        meta_data = json.dumps(self.meta, indent=2).encode()
-        meta_path = self.folder / "store.json"
-        if not _holds(meta_path, meta_data):
-            if meta_path.exists() or meta_path.is_symlink():
-                log.warning("embedding cache: %s is not this store's description; rewriting it", meta_path)
-                _remove(meta_path)
-            _atomic_write(meta_path, meta_data)
+        _write_unless_held(self.folder / "store.json", json.dumps(self.meta, indent=2).encode(),
+                           "embedding cache: %s is not this store's description; rewriting it")
         buffer = io.BytesIO()
         np.savez(buffer, keys=np.asarray(keys, dtype="U32"), vectors=vectors)
         data = buffer.getvalue()
         path = self.folder / f"shard-{hashlib.sha256(data).hexdigest()[:32]}.npz"
         # the name is the content's hash, so a damaged file of that name must be replaced, not trusted:
         # otherwise every later run finds it bad again and recomputes the same items
-        if not _holds(path, data):
-            if path.exists() or path.is_symlink():
-                log.warning("embedding cache: rewriting damaged %s", path)
-                _remove(path)
-            _atomic_write(path, data)
+        _write_unless_held(path, data, "embedding cache: rewriting damaged %s")
         if len(self.shards()) > COMPACT_AFTER:
             self.compact()
         return path
