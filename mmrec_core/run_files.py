@@ -112,9 +112,7 @@ def _check_histories(histories: Any) -> None:
         for i, epoch in enumerate(epochs):
             where = f"histories[{key!r}][{i}]"
             _expect(epoch, dict, where, "an object")
-            for name, value in epoch.items():
-                if isinstance(value, dict | list):
-                    raise RunFileError(f"{where}.{name} must be a plain value, got {show(value)}")
+            _plain_values(epoch, where)
 
 
 def _check_selection(selection: Any) -> None:
@@ -129,9 +127,7 @@ def _check_selection(selection: Any) -> None:
         _expect(entry, dict, where, "an object")
         settings = entry.get("settings") or {}
         _expect(settings, dict, f"{where}.settings", "an object")
-        for name, value in settings.items():
-            if isinstance(value, dict | list) or (value is not None and not isinstance(value, str | int | float)):
-                raise RunFileError(f"{where}.settings.{name} must be a plain value, got {show(value)}")
+        _plain_values(settings, f"{where}.settings")
         if entry.get("metric") is not None:
             _expect(entry["metric"], str, f"{where}.metric", "a string")
         _number(entry.get("validation"), f"{where}.validation")
@@ -150,6 +146,13 @@ def _check_classifier(classifier: Any) -> None:
         for name in CLASSIFIER_NUMBERS:
             if out.get(name) is not None:
                 _number(out[name], f"classifier[{modality!r}].{name}")
+
+
+def _plain_values(mapping: dict[str, Any], where: str) -> None:
+    """Every value of ``mapping`` is a plain JSON value (text, number, flag or null), not a list or object."""
+    for name, value in mapping.items():
+        if isinstance(value, dict | list):
+            raise RunFileError(f"{where}.{name} must be a plain value, got {show(value)}")
 
 
 def _expect(value: Any, kind: type, where: str, what: str) -> None:
