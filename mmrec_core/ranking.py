@@ -250,7 +250,7 @@ def _selected_fit(config: StudyConfig, data, setting: str, model: str, seed: int
     then trains with them (:meth:`mmrec_core.selection.Selection.final_model`).
     """
     from mmrec_core.data.interactions import ranking_data
-    from mmrec_core.selection import Validator, select
+    from mmrec_core.selection import Validator, explicit_fields, select
 
     chosen = selections.get((setting, model))
     history: list[dict[str, Any]] = []
@@ -262,16 +262,13 @@ def _selected_fit(config: StudyConfig, data, setting: str, model: str, seed: int
             max_pairs_per_user=sc.max_pairs_per_user, seed=sc.seed,
         )  # fmt: skip
         validator = Validator(data.inter, data.split, config.selection, seed=sc.seed)
-        explicit = {f for f in _SEARCHABLE if getattr(config.train, f) != getattr(TrainConfig(), f)}
-        chosen = select(model, base, fit_rd, validator, config.selection, explicit=explicit, callback=hook)
+        chosen = select(model, base, fit_rd, validator, config.selection, explicit=explicit_fields(config.train),
+                        callback=hook)
         selections[(setting, model)] = chosen
         result.selection[f"{setting}/{model}"] = chosen.to_dict()
         history = chosen.best.history
     final = chosen.final_model(rd, seed, callback=hook)
     return final, history
-
-
-_SEARCHABLE = ("lr", "weight_decay", "factors", "hidden", "batch_size")
 
 
 class _EpochBars:

@@ -73,7 +73,8 @@ class Validator:
     def __call__(self, model: Ranker) -> dict[str, float]:
         from mmrec_core.evaluate import evaluate_ranking
 
-        return {self.key: float(evaluate_ranking(model, self.inter, self.split, self.eval)[self.metric])}
+        metrics = evaluate_ranking(model, self.inter, self.split, self.eval, auc=self.metric == "auc")
+        return {self.key: float(metrics[self.metric])}
 
 
 @dataclass
@@ -155,6 +156,16 @@ def plan_text(models: list[str] | tuple[str, ...], selection: SelectionConfig | 
     return (f"{', '.join(trained)}: {budget}; each fits on train minus validation for up to {selection.max_epochs} "
             f"epochs and stops {selection.patience} epochs after its best validation {selection.metric}."
             + refit + " The test set is ranked once per model, at the end.")
+
+
+def explicit_fields(train: TrainConfig) -> set[str]:
+    """The searchable fields (any model's ``SEARCH_SPACES``) that ``train`` sets away from ``TrainConfig``'s
+    default: the user chose them, so selection leaves them as they are."""
+    from mmrec_core.models.registry import SEARCH_SPACES
+
+    plain = TrainConfig()
+    searchable = {f for space in SEARCH_SPACES.values() for f, _ in space}
+    return {f for f in searchable if getattr(train, f) != getattr(plain, f)}
 
 
 def searched_fields(name: str, base: TrainConfig, explicit: set[str] | frozenset[str] = frozenset()) -> list[

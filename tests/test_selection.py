@@ -10,7 +10,7 @@ import pytest
 from mmrec_core.config import SelectionConfig, SplitConfig, TrainConfig
 from mmrec_core.data.interactions import Interactions, label, ranking_data, split
 from mmrec_core.models.registry import default_config
-from mmrec_core.selection import Validator, check_metric, select
+from mmrec_core.selection import Validator, check_metric, explicit_fields, select
 
 FAST = SelectionConfig(max_epochs=8, patience=3, trials=3)
 
@@ -141,3 +141,9 @@ def test_validation_users_are_sampled_beyond_the_cap(world):
     assert capped.n_users == 10
     assert len(np.unique(inter.users[capped.split.test])) == 10
     assert np.isin(capped.split.test, parts.validation).all()
+
+
+def test_explicit_fields_are_the_searchable_ones_a_config_changes():
+    assert explicit_fields(TrainConfig()) == set()
+    assert explicit_fields(TrainConfig(lr=5e-3, epochs=7, hidden=64, seed=3)) == {"lr"}  # epochs etc. are not searched
+    assert explicit_fields(TrainConfig(weight_decay=0.1, factors=32)) == {"weight_decay", "factors"}
