@@ -77,6 +77,7 @@ def evaluate_ranking(
     candidate_items: np.ndarray | None = None,
     return_per_user: bool = False,
     progress: ProgressCallback | None = None,
+    auc: bool = True,
 ) -> dict[str, float] | tuple[dict[str, float], dict[str, np.ndarray]]:
     """Full-ranking metrics of ``model`` on ``split.test``, for each K in ``config.ks``.
 
@@ -87,6 +88,8 @@ def evaluate_ranking(
     those items (the cold-start track); default: the whole catalogue. Train items are excluded when
     ``config.exclude_seen``. With ``return_per_user`` also returns per-user vectors (``users`` plus one
     array per metric, aligned across models on the same split) for :func:`mmrec_core.metrics.paired_test`.
+    ``auc=False`` skips the AUC (nan), which compares every relevant item with the whole row: model
+    selection, ranking the validation rows after every epoch, asks for it only when it selects on AUC.
     """
     n_items = inter.n_items
     if candidate_items is None:
@@ -132,9 +135,10 @@ def evaluate_ranking(
             s[excluded] = -np.inf
         if kk > 0:
             topk[start : start + len(u), :kk] = _top_k(s, kk)
-        if config.exclude_seen:
-            s[excluded] = np.nan  # excluded items are neither positives nor negatives for the AUC
-        user_auc[start : start + len(u)] = _user_auc(s, relevant[u])
+        if auc:
+            if config.exclude_seen:
+                s[excluded] = np.nan  # excluded items are neither positives nor negatives for the AUC
+            user_auc[start : start + len(u)] = _user_auc(s, relevant[u])
         rep.update(start + len(u))
 
     rel_rows = relevant[eval_users]

@@ -91,6 +91,15 @@ def test_perfect_model_scores_one():
     assert res["auc"] == pytest.approx(1.0)
 
 
+def test_auc_can_be_skipped_without_changing_the_ranking_metrics():
+    inter, split = build()
+    model = Fixed(perfect_scores(inter, split))
+    full = evaluate_ranking(model, inter, split, EvalConfig(ks=(2, 5)))
+    lean = evaluate_ranking(model, inter, split, EvalConfig(ks=(2, 5)), auc=False)
+    assert np.isnan(lean.pop("auc")) and full.pop("auc") == pytest.approx(1.0)
+    assert lean == full
+
+
 def test_reversed_model_scores_zero():
     inter, split = build()
     res = evaluate_ranking(Fixed(-perfect_scores(inter, split)), inter, split, EvalConfig(ks=(5,)))
