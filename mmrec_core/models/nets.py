@@ -100,8 +100,20 @@ class RatingNet(nn.Module):
         return self.layers(x)
 
 
+def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``table[index]`` with a row-sparse gradient: a step then costs what its batch touches, not the table.
+
+    A plain ``table[index]`` back-propagates a dense gradient of the whole table (zeroed, then scattered
+    into) and dense Adam then updates every row: on 125 K users x 64 factors that was 45 ms a step.
+    """
+    return F.embedding(index, table, sparse=True)
+
+
 class MFNet(nn.Module):
-    """Matrix factorisation: ``score(u, i) = b_i + p_u . q_i`` (BPR needs no user bias: it cancels)."""
+    """Matrix factorisation: ``score(u, i) = b_i + p_u . q_i`` (BPR needs no user bias: it cancels).
+
+    The factor tables are trained with row-sparse gradients (:meth:`sparse_parameters`, :func:`rows`).
+    """
 
     def __init__(self, n_users: int, n_items: int, factors: int, init_std: float = 0.1):
         super().__init__()
@@ -111,7 +123,11 @@ class MFNet(nn.Module):
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Elementwise scores of (users[k], items[k])."""
-        return self.bias[items] + (self.user[users] * self.item[items]).sum(-1)
+        return self.bias[items] + (rows(self.user, users) * rows(self.item, items)).sum(-1)
+
+    def sparse_parameters(self) -> list[nn.Parameter]:
+        """The tables whose gradients are row-sparse (trained with a lazy, row-wise Adam)."""
+        return [self.user, self.item]
 
     def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
         q, b = (self.item, self.bias) if items is None else (self.item[items], self.bias[items])
@@ -119,7 +135,7 @@ class MFNet(nn.Module):
 
     def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
         """The rows a batch touches, for the per-batch L2 penalty."""
-        return [self.user[users], *(self.item[i] for i in items)]
+        return [rows(self.user, users), *(rows(self.item, i) for i in items)]
 
 
 class VBPRNet(MFNet):
@@ -153,8 +169,8 @@ class VBPRNet(MFNet):
         # no concatenation on the training path: two dot products (2x faster per step on the demo)
         f = self.features[items]
         return (
-            self.bias[items] + f @ self.beta + (self.user[users] * self.item[items]).sum(-1)
-            + (self.theta[users] * self.proj(f)).sum(-1)
+            self.bias[items] + f @ self.beta + (rows(self.user, users) * rows(self.item, items)).sum(-1)
+            + (rows(self.theta, users) * self.proj(f)).sum(-1)
         )
 
     def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
@@ -162,4 +178,7 @@ class VBPRNet(MFNet):
         return torch.addmm(bias, torch.cat([self.user[users], self.theta[users]], -1), vec.T)
 
     def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
-        return [*super().penalised(users, *items), self.theta[users]]
+        return [*super().penalised(users, *items), rows(self.theta, users)]
+
+    def sparse_parameters(self) -> list[nn.Parameter]:
+        return [*super().sparse_parameters(), self.theta]
