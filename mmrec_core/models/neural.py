@@ -168,7 +168,6 @@ class TorchRanker(Ranker):
         validation: Validation | None = None,
     ) -> Self:
         """Train on ``data``; ``validation(self)`` after each epoch drives early stopping when set."""
-        import torch
 
         from mmrec_core.encoders.base import pick_device
         from mmrec_core.train import cpu_threads, seeded, train_loop
