@@ -88,6 +88,7 @@ def evaluate_ranking(
     those items (the cold-start track); default: the whole catalogue. Train items are excluded when
     ``config.exclude_seen``. With ``return_per_user`` also returns per-user vectors (``users`` plus one
     array per metric, aligned across models on the same split) for :func:`mmrec_core.metrics.paired_test`.
+    ``config.max_users`` ranks a seeded sample of that many evaluated users (:func:`sample_users`).
     ``auc=False`` skips the AUC (nan), which compares every relevant item with the whole row: model
     selection, ranking the validation rows after every epoch, asks for it only when it selects on AUC.
     """
@@ -112,7 +113,7 @@ def evaluate_ranking(
         fresh = ~_lookup(seen, rel_u, rel_c)
         rel_u, rel_c = rel_u[fresh], rel_c[fresh]
     relevant = _csr(rel_u, rel_c, (inter.n_users, max(n_cand, 1)))
-    eval_users = np.unique(rel_u)
+    eval_users = sample_users(np.unique(rel_u), config.max_users)
     ks = sorted(set(int(k) for k in config.ks))
     kmax = max(ks)
 
@@ -166,6 +167,17 @@ def evaluate_ranking(
     out["n_items"] = float(n_cand)
     log.info("ranking %s: %d users, %d candidates", getattr(model, "name", "?"), len(eval_users), n_cand)
     return (out, per_user) if return_per_user else out
+
+
+EVAL_SAMPLE_SEED = 20_260_101
+
+
+def sample_users(users: np.ndarray, max_users: int | None) -> np.ndarray:
+    """``users`` (sorted, unique), or a seeded sample of ``max_users`` of them (sorted): the same sample for
+    the same users, so every model of a study is ranked for the same people."""
+    if max_users is None or len(users) <= max_users:
+        return users
+    return np.sort(np.random.default_rng(EVAL_SAMPLE_SEED).choice(users, max_users, replace=False))
 
 
 def _user_auc(s: np.ndarray, rel: sp.csr_matrix, budget: int = 1 << 24) -> np.ndarray:
@@ -281,6 +293,8 @@ def protocol_description(
         ranking = f"full ranking over {items}" + (
             " excluding train items" if eval_config.exclude_seen else ""
         )
+    if eval_config.max_users is not None:
+        ranking += f" (at most {eval_config.max_users:,} test users, a seeded sample)"
     threshold = f"{sc.positive_threshold:g}"
     ks = ", ".join(str(k) for k in eval_config.ks)
     seed_text = ", ".join(str(s) for s in seeds)
