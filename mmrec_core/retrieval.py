@@ -200,14 +200,13 @@ def _exact_block(
     """Exact top-``k`` (``1 <= k <= n_items``) of one block of queries; see the module docstring."""
     import torch
 
-    n_items = len(items)
-    n_rows = len(queries)
+    n_items, n_rows = len(items), len(queries)
     items_t, q = torch.from_numpy(items), torch.from_numpy(queries)
     ex_rows, ex_cols = _excluded(ex)
     tile = min(_round_up(item_block, _CHUNK), _round_up(n_items, _CHUNK))
     buf = torch.empty(n_rows * tile)
-    best = torch.full((n_rows, k), -np.inf)  # running K best chunk maxima
-    cand: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    best = torch.full((n_rows, k), -np.inf)  # running K best chunk maxima, descending
+    cand: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     n_cand = 0
     for c0 in range(0, n_items, tile):
         c1 = min(c0 + tile, n_items)
@@ -221,43 +220,45 @@ def _exact_block(
         if len(ex_cols):
             hit = (ex_cols >= c0) & (ex_cols < c1)
             s[torch.from_numpy(ex_rows[hit]), torch.from_numpy(ex_cols[hit] - c0)] = -np.inf
-        chunks = s.view(n_rows, width // _CHUNK, _CHUNK)
-        maxima = chunks.amax(2)
-        # amax propagates NaN: a NaN score ranks as -inf (stable_top_k's rule)
-        if bool(torch.isnan(maxima).any()):
+        # chunk g of a row holds columns g, g + G, g + 2G, ...: its maximum is an elementwise max of
+        # _CHUNK contiguous runs (vectorised), not a horizontal one
+        groups = width // _CHUNK
+        chunks = s.view(n_rows, _CHUNK, groups)
+        maxima = chunks.amax(1)
+        top = torch.topk(maxima, min(k, groups), dim=1, sorted=True).values
+        if bool(torch.isnan(top[:, 0]).any()):  # topk puts NaN first; NaN ranks as -inf (stable_top_k)
             torch.nan_to_num_(s, nan=-np.inf, posinf=np.inf, neginf=-np.inf)
-            maxima = chunks.amax(2)
-        best = torch.topk(torch.cat([best, maxima], 1), k, dim=1, sorted=True).values
-        bound = best[:, -1].clamp(min=_LOWEST)
-        rows, cols = torch.nonzero(maxima >= bound[:, None], as_tuple=True)
-        vals = chunks[rows, cols]  # (selected chunks, _CHUNK)
-        j, off = torch.nonzero(vals >= bound[rows, None], as_tuple=True)
-        cand.append((rows[j], c0 + cols[j] * _CHUNK + off, vals[j, off]))
+            maxima = chunks.amax(1)
+            top = torch.topk(maxima, min(k, groups), dim=1, sorted=True).values
+        best = torch.topk(torch.cat([best, top], 1), k, dim=1, sorted=True).values
+        bound = best[:, -1].clamp(min=_LOWEST).numpy()
+        rows, groups_hit = np.nonzero(maxima.numpy() >= bound[:, None])
+        vals = chunks[torch.from_numpy(rows), :, torch.from_numpy(groups_hit)].numpy()  # (hit chunks, _CHUNK)
+        j, t = np.nonzero(vals >= bound[rows, None])
+        cand.append((rows[j], c0 + t * groups + groups_hit[j], vals[j, t]))
         n_cand += len(j)
         if n_cand > 8 * n_rows * (k + _CHUNK):  # many ties: keep each row's K best so far (memory bound)
-            cand = [_merge(cand, best[:, -1], k)]
+            cand = [_merge(cand, bound, k)]
             n_cand = len(cand[0][0])
-    rows, cols, vals = (t.numpy() for t in _merge(cand, best[:, -1], k))
-    top = np.full((n_rows, k), -1, np.int64)
-    top_vals = np.full((n_rows, k), -np.inf, np.float32)
+    rows, cols, vals = _merge(cand, best[:, -1].numpy(), k)
+    out = np.full((n_rows, k), -1, np.int64)
+    out_vals = np.full((n_rows, k), -np.inf, np.float32)
     rank = _rank_in_row(rows, n_rows)
-    top[rows, rank], top_vals[rows, rank] = cols, vals
-    return top, top_vals
+    out[rows, rank], out_vals[rows, rank] = cols, vals
+    return out, out_vals
 
 
-def _merge(cand, bound, k: int):
+def _merge(
+    cand: list[tuple[np.ndarray, np.ndarray, np.ndarray]], bound: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row's ``k`` best candidates by (score descending, item ascending), rows ascending."""
-    import torch
-
-    rows = torch.cat([c[0] for c in cand]).numpy()
-    cols = torch.cat([c[1] for c in cand]).numpy()
-    vals = torch.cat([c[2] for c in cand]).numpy()
-    keep = vals >= bound.numpy()[rows]
+    rows, cols, vals = (np.concatenate([c[i] for c in cand]) for i in range(3))
+    keep = vals >= bound[rows]
     rows, cols, vals = rows[keep], cols[keep], vals[keep]
     order = np.lexsort((cols, -vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
-    keep = _rank_in_row(rows, int(rows.max(initial=-1)) + 1) < k
-    return torch.from_numpy(rows[keep]), torch.from_numpy(cols[keep]), torch.from_numpy(vals[keep])
+    keep = _rank_in_row(rows, len(bound)) < k
+    return rows[keep], cols[keep], vals[keep]
 
 
 def _rank_in_row(rows: np.ndarray, n_rows: int) -> np.ndarray:
