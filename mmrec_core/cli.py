@@ -227,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="StudyConfig JSON (see --write-default)")
     p.add_argument("--out", help="output folder (default: <cache>/runs/<name>-<time>)")
     p.add_argument("--write-default", metavar="FILE", help="write the default config to FILE and exit")
-    p.add_argument("--size", default="small", help="demo size for --write-default (default small)")
+    p.add_argument("--size", default="small",
+                   help="demo size for --write-default (default small; medium and large get a budget for scale)")
     p.add_argument("--preset", default="ablation", choices=PRESETS, help="what --write-default writes")
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override seeds")
@@ -326,11 +327,12 @@ def default_study_config(preset: str = "ablation", size: str = "small") -> Any:
     Study A as run (dot and the MLP ranker, 5 epochs of Adam 1e-3 one pair at a time, no selection; ``mean``
     fusion needs CLIP, so concat/text here). ``study-b``: the rating classifier alone (50 epochs, patience 12,
     2,000 images), early-stopped on 10 % of train. ``study-b-original``: the same, early-stopped on the test
-    split as the original notebook did.
+    split as the original notebook did. The ablation of ``medium`` and ``large`` takes the budget of
+    :data:`mmrec_core.config.SCALE_DEFAULTS`.
     """
     import dataclasses
 
-    from mmrec_core.config import ClassifierConfig, DataConfig, StudyConfig, TrainConfig
+    from mmrec_core.config import SCALE_DEFAULTS, ClassifierConfig, DataConfig, StudyConfig, TrainConfig
 
     base = StudyConfig(name=f"demo-{size}", data=DataConfig(demo_size=size))
     if preset == "study-a":
@@ -341,7 +343,7 @@ def default_study_config(preset: str = "ablation", size: str = "small") -> Any:
         validation = "test" if preset == "study-b-original" else "split"
         return dataclasses.replace(base, name=f"{preset}-demo-{size}", fusions=(), models=(),
                                    classifier=ClassifierConfig(validation=validation))
-    return base
+    return dataclasses.replace(base, **SCALE_DEFAULTS.get(size, {}))
 
 
 def _override(config: Any, *, epochs: int | None, seeds: list[int] | None) -> Any:

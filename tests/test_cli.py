@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mmrec_core.cli import main
-from mmrec_core.config import StudyConfig, load_config
+from mmrec_core.config import SelectionConfig, StudyConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -113,6 +113,11 @@ def test_write_default_round_trips(tmp_path, capsys):
     assert main(["study", "--write-default", str(tmp_path / "a.json"), "--preset", "study-a"]) == 0
     study_a = load_config(StudyConfig, tmp_path / "a.json")
     assert study_a.models == ("dot", "mlp-bpr") and study_a.classifier is None
+    assert config.selection == SelectionConfig() and config.eval.max_users is None  # the small demos: full
+    assert main(["study", "--write-default", str(tmp_path / "large.json"), "--size", "large"]) == 0
+    large = load_config(StudyConfig, tmp_path / "large.json")
+    assert large.selection.trials == 1 and large.selection.max_users == 2_000 and large.eval.max_users == 20_000
+    assert large.train.batch_size == 1024 and large.fusions == config.fusions and large.models == config.models
 
 
 def test_bench_train_prints_one_json_object(monkeypatch, capsys):
