@@ -257,6 +257,9 @@ class EvalConfig:
     # Also rank the *test* set after every epoch of a final fit, for teaching curves only (nothing is selected
     # on it). Off by default: the test set is then read once per selected model.
     monitor_epochs: bool = False
+    # Rank at most this many test users, a seeded sample (the same users for every model of a study);
+    # None ranks them all. For catalogues where ranking every user for every model would take too long.
+    max_users: int | None = None
 
 
 rules(
@@ -265,6 +268,7 @@ rules(
     chunk_size=integer(1, 10_000_000),
     exclude_seen=FLAG,
     monitor_epochs=FLAG,
+    max_users=integer(1, 100_000_000),
 )
 
 

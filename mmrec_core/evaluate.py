@@ -88,6 +88,7 @@ def evaluate_ranking(
     those items (the cold-start track); default: the whole catalogue. Train items are excluded when
     ``config.exclude_seen``. With ``return_per_user`` also returns per-user vectors (``users`` plus one
     array per metric, aligned across models on the same split) for :func:`mmrec_core.metrics.paired_test`.
+    ``config.max_users`` ranks a seeded sample of that many evaluated users (:func:`sample_users`).
     ``auc=False`` skips the AUC (nan), which compares every relevant item with the whole row: model
     selection, ranking the validation rows after every epoch, asks for it only when it selects on AUC.
     """
@@ -112,7 +113,7 @@ def evaluate_ranking(
         fresh = ~_lookup(seen, rel_u, rel_c)
         rel_u, rel_c = rel_u[fresh], rel_c[fresh]
     relevant = _csr(rel_u, rel_c, (inter.n_users, max(n_cand, 1)))
-    eval_users = np.unique(rel_u)
+    eval_users = sample_users(np.unique(rel_u), config.max_users)
     ks = sorted(set(int(k) for k in config.ks))
     kmax = max(ks)
 
@@ -125,20 +126,22 @@ def evaluate_ranking(
     topk = np.full((len(eval_users), kmax), -1, dtype=np.int64)
     user_auc = np.full(len(eval_users), np.nan)
     kk = min(kmax, n_cand)
-    vectors = None if auc else model.dot_vectors()
+    vectors = model.dot_vectors()
     if vectors is not None and kk > 0:
-        # an inner-product scorer and no AUC (which needs whole rows): the exact top-K engine, same lists
+        # an inner-product scorer: the exact top-K engine, the same lists as sorting every row
         excluded = seen if config.exclude_seen else None
         topk[:, :kk] = _dot_top_k(vectors, eval_users, cand, excluded, kk, progress)
-    rep = Reporter(progress, "rank users", len(eval_users), "users")
-    for start in range(0, len(eval_users) if vectors is None else 0, config.chunk_size):
+    # whole score rows: for the top K of other scorers, and for the AUC (a multiply, then a count per positive)
+    rows_needed = vectors is None or auc
+    rep = Reporter(progress, "rank users" if vectors is None else "AUC", len(eval_users), "users")
+    for start in range(0, len(eval_users) if rows_needed else 0, config.chunk_size):
         u = eval_users[start : start + config.chunk_size]
         s = np.array(model.score(u, cand), dtype=np.float32, copy=True)
         if config.exclude_seen:
             block = seen[u]
             excluded = (np.repeat(np.arange(len(u)), np.diff(block.indptr)), block.indices)
             s[excluded] = -np.inf
-        if kk > 0:
+        if kk > 0 and vectors is None:
             topk[start : start + len(u), :kk] = _top_k(s, kk)
         if auc:
             if config.exclude_seen:
@@ -171,6 +174,17 @@ def evaluate_ranking(
     out["n_items"] = float(n_cand)
     log.info("ranking %s: %d users, %d candidates", getattr(model, "name", "?"), len(eval_users), n_cand)
     return (out, per_user) if return_per_user else out
+
+
+EVAL_SAMPLE_SEED = 20_260_101
+
+
+def sample_users(users: np.ndarray, max_users: int | None) -> np.ndarray:
+    """``users`` (sorted, unique), or a seeded sample of ``max_users`` of them (sorted): the same sample for
+    the same users, so every model of a study is ranked for the same people."""
+    if max_users is None or len(users) <= max_users:
+        return users
+    return np.sort(np.random.default_rng(EVAL_SAMPLE_SEED).choice(users, max_users, replace=False))
 
 
 def _dot_top_k(
@@ -310,6 +324,8 @@ def protocol_description(
         ranking = f"full ranking over {items}" + (
             " excluding train items" if eval_config.exclude_seen else ""
         )
+    if eval_config.max_users is not None:
+        ranking += f" (at most {eval_config.max_users:,} test users, a seeded sample)"
     threshold = f"{sc.positive_threshold:g}"
     ks = ", ".join(str(k) for k in eval_config.ks)
     seed_text = ", ".join(str(s) for s in seeds)

@@ -24,7 +24,6 @@ from mmrec_core.results import NO_CONTENT, StudyResult, describe_error
 log = logging.getLogger("mmrec.ranking")
 
 ORACLE = "oracle"
-MAX_ORACLE_CELLS = 50_000_000  # the oracle needs a dense users x items matrix
 COLD_KEYS = ("recall", "ndcg", "hr")
 
 EpochHook = Callable[[dict[str, Any]], None]
@@ -87,10 +86,7 @@ def run_ranking(
 
     result = result or StudyResult(config=config)
     truth = getattr(data.dataset, "truth", None)
-    oracle_ok = truth is not None and data.inter.n_users * data.inter.n_items <= MAX_ORACLE_CELLS
-    if truth is not None and not oracle_ok:
-        log.warning("oracle skipped: %d x %d is too large a score matrix", data.inter.n_users, data.inter.n_items)
-    todo = jobs(config, oracle_ok)
+    todo = jobs(config, truth is not None)
     result.protocol = protocol_description(config.split, config.eval, config.seeds, n_items=data.inter.n_items,
                                            selection=config.selection)
     result.dataset = data.summary()
@@ -196,7 +192,8 @@ def _fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoc
                 on_epoch(record)
 
         if model == ORACLE:
-            ranker = FixedScoreRanker(truth.affinity(data.inter.user_ids, data.inter.item_ids)).fit(rd)
+            factors = truth.affinity_factors(data.inter.user_ids, data.inter.item_ids)
+            ranker = FixedScoreRanker.from_factors(*factors, name=ORACLE).fit(rd)
         else:
             base = model_train_config(model, config.train, seed)
             ranker = create_ranker(model, base)

@@ -16,6 +16,7 @@ from mmrec_core.evaluate import (
     evaluate_pairs,
     evaluate_ranking,
     protocol_description,
+    sample_users,
 )
 from mmrec_core.metrics import paired_test
 from mmrec_core.models.base import Ranker, RankingData
@@ -98,6 +99,23 @@ def test_auc_can_be_skipped_without_changing_the_ranking_metrics():
     lean = evaluate_ranking(model, inter, split, EvalConfig(ks=(2, 5)), auc=False)
     assert np.isnan(lean.pop("auc")) and full.pop("auc") == pytest.approx(1.0)
     assert lean == full
+
+
+def test_a_user_sample_ranks_the_same_users_for_every_model():
+    inter, split = build()
+    s = perfect_scores(inter, split)
+    _, full = evaluate_ranking(Fixed(s), inter, split, EvalConfig(ks=(2,)), return_per_user=True)
+    capped = EvalConfig(ks=(2,), max_users=2)
+    res, per = evaluate_ranking(Fixed(s), inter, split, capped, return_per_user=True)
+    _, other = evaluate_ranking(Fixed(-s), inter, split, capped, return_per_user=True)
+    assert res["n_users"] == 2 and set(per["users"]) < set(full["users"])
+    assert per["users"].tolist() == other["users"].tolist()  # another model, the same people
+    for user, value in zip(per["users"], per["precision@2"], strict=True):  # each user's metric is unchanged
+        assert value == full["precision@2"][full["users"].tolist().index(user)]
+    assert sample_users(np.arange(5), None).tolist() == [0, 1, 2, 3, 4] == sample_users(np.arange(5), 5).tolist()
+    drawn = sample_users(np.arange(1000), 10)
+    assert len(set(drawn)) == 10 and drawn.tolist() == sorted(drawn) == sample_users(np.arange(1000), 10).tolist()
+    assert "at most 2 test users, a seeded sample" in protocol_description(SplitConfig(), capped)
 
 
 def test_reversed_model_scores_zero():

@@ -123,13 +123,29 @@ class DemoTruth:
         KeyError
             If a user or item id is not in the catalogue.
         """
+        wu, c = self._rows(user_ids, item_ids)
+        return (wu[:, c[:, 0]] + wu[:, c[:, 1]] + wu[:, c[:, 2]]).astype(np.float32)
+
+    def affinity_factors(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The oracle as a dot product: ``(users, items)`` with ``users @ items.T == affinity(...)``.
+
+        ``users`` holds each user's taste weights over [kinds | colours | patterns]; ``items`` marks each
+        item's kind, colour and pattern with a 1. On a large catalogue the oracle then ranks in blocks like
+        any factor model, never as a users x items matrix.
+        """
+        wu, c = self._rows(user_ids, item_ids)
+        items = np.zeros((len(c), wu.shape[1]), np.float32)
+        np.put_along_axis(items, c.astype(np.int64), 1.0, axis=1)
+        return np.ascontiguousarray(wu, np.float32), items
+
+    def _rows(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Taste weight rows of ``user_ids`` and attribute codes of ``item_ids``; KeyError for unknown ids."""
         uidx, iidx, w, codes = self._matrices()
         u, i = uidx.get_indexer(list(user_ids)), iidx.get_indexer(list(item_ids))
         if (u < 0).any() or (i < 0).any():
             bad = [x for x, j in zip(list(user_ids) + list(item_ids), np.r_[u, i], strict=True) if j < 0]
             raise KeyError(f"not in the demo catalogue: {bad[:5]}")
-        wu, c = w[u], codes[i]
-        return (wu[:, c[:, 0]] + wu[:, c[:, 1]] + wu[:, c[:, 2]]).astype(np.float32)
+        return w[u], codes[i]
 
     def describe_taste(self, user_id: str) -> str:
         """A one-line taste, e.g. ``"loves red, stripes; likes sneakers; dislikes handbags"``."""

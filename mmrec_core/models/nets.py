@@ -56,10 +56,19 @@ class MLPScorer(nn.Module):
         n = len(user)
         return self.head(a + b[:n]), self.head(a + b[n:])
 
-    def score_matrix(self, user: torch.Tensor, item: torch.Tensor, budget: int = 1 << 24) -> torch.Tensor:
-        """All ``(len(user), len(item))`` scores, in user chunks of about ``budget`` hidden activations."""
+    def score_matrix(self, user: torch.Tensor, item: torch.Tensor, budget: int = 1 << 20) -> torch.Tensor:
+        """All ``(len(user), len(item))`` scores, in user chunks of about ``budget`` hidden activations.
+
+        On the CPU without gradients the numba kernel (:mod:`mmrec_core.models.kernels`) computes them, 10x
+        faster again. A chunk that stays in cache (4 MB) is 10x faster than one of 64 MB: 500 users x 5,000 items took
+        0.6 s instead of 6 s on one core.
+        """
         a, b = self.user_half(user), self.item_half(item)
         w2, b2 = self.fc2.weight.squeeze(0), self.fc2.bias
+        if a.device.type == "cpu" and not torch.is_grad_enabled():
+            from mmrec_core.models.kernels import relu_head_scores
+
+            return torch.from_numpy(relu_head_scores(a.numpy(), b.numpy(), w2.detach().numpy(), float(b2)))
         rows = max(1, budget // max(1, b.numel()))
         out = [F.relu(a[s : s + rows, None, :] + b[None, :, :]) @ w2 + b2 for s in range(0, len(a), rows)]
         return torch.cat(out) if out else torch.zeros((0, len(item)), device=user.device)
@@ -100,8 +109,20 @@ class RatingNet(nn.Module):
         return self.layers(x)
 
 
+def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``table[index]`` with a row-sparse gradient: a step then costs what its batch touches, not the table.
+
+    A plain ``table[index]`` back-propagates a dense gradient of the whole table (zeroed, then scattered
+    into) and dense Adam then updates every row: on 125 K users x 64 factors that was 45 ms a step.
+    """
+    return F.embedding(index, table, sparse=True)
+
+
 class MFNet(nn.Module):
-    """Matrix factorisation: ``score(u, i) = b_i + p_u . q_i`` (BPR needs no user bias: it cancels)."""
+    """Matrix factorisation: ``score(u, i) = b_i + p_u . q_i`` (BPR needs no user bias: it cancels).
+
+    The factor tables are trained with row-sparse gradients (:meth:`sparse_parameters`, :func:`rows`).
+    """
 
     def __init__(self, n_users: int, n_items: int, factors: int, init_std: float = 0.1):
         super().__init__()
@@ -111,7 +132,11 @@ class MFNet(nn.Module):
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Elementwise scores of (users[k], items[k])."""
-        return self.bias[items] + (self.user[users] * self.item[items]).sum(-1)
+        return self.bias[items] + (rows(self.user, users) * rows(self.item, items)).sum(-1)
+
+    def sparse_parameters(self) -> list[nn.Parameter]:
+        """The tables whose gradients are row-sparse (trained with a lazy, row-wise Adam)."""
+        return [self.user, self.item]
 
     def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
         q, b = (self.item, self.bias) if items is None else (self.item[items], self.bias[items])
@@ -124,7 +149,7 @@ class MFNet(nn.Module):
 
     def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
         """The rows a batch touches, for the per-batch L2 penalty."""
-        return [self.user[users], *(self.item[i] for i in items)]
+        return [rows(self.user, users), *(rows(self.item, i) for i in items)]
 
 
 class VBPRNet(MFNet):
@@ -158,8 +183,8 @@ class VBPRNet(MFNet):
         # no concatenation on the training path: two dot products (2x faster per step on the demo)
         f = self.features[items]
         return (
-            self.bias[items] + f @ self.beta + (self.user[users] * self.item[items]).sum(-1)
-            + (self.theta[users] * self.proj(f)).sum(-1)
+            self.bias[items] + f @ self.beta + (rows(self.user, users) * rows(self.item, items)).sum(-1)
+            + (rows(self.theta, users) * self.proj(f)).sum(-1)
         )
 
     def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
@@ -173,4 +198,7 @@ class VBPRNet(MFNet):
         return torch.cat([self.user, self.theta, ones], 1), torch.cat([vec, bias[:, None]], 1)
 
     def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
-        return [*super().penalised(users, *items), self.theta[users]]
+        return [*super().penalised(users, *items), rows(self.theta, users)]
+
+    def sparse_parameters(self) -> list[nn.Parameter]:
+        return [*super().sparse_parameters(), self.theta]

@@ -185,6 +185,12 @@ def test_truth_api(tiny):
     assert re.search(r"(loves|likes|dislikes) ", truth.describe_taste(users[0]))
     with pytest.raises(KeyError):
         truth.affinity(["nobody"], items)
+    all_users, all_items = truth.user_tastes["user_id"].tolist(), truth.item_attributes["item_id"].tolist()
+    u, v = truth.affinity_factors(all_users, all_items)  # the oracle as a dot product: the same scores
+    assert (v.sum(axis=1) == 3).all() and set(np.unique(v)) == {0.0, 1.0}
+    np.testing.assert_allclose(u @ v.T, truth.affinity(all_users, all_items), atol=1e-5)
+    with pytest.raises(KeyError):
+        truth.affinity_factors(users, ["nothing"])
     with pytest.raises(KeyError):
         truth.describe_taste("nobody")
 

@@ -127,6 +127,22 @@ def test_fixed_ranker_checks_shapes(synthetic):
         FixedScoreRanker(np.zeros((2, 2))).fit(synthetic.data)
 
 
+def test_fixed_ranker_from_factors_scores_their_product(synthetic):
+    rng = np.random.default_rng(3)
+    data = synthetic.data
+    users, items = rng.random((data.n_users, 4)), rng.random((data.n_items, 4))
+    ranker = FixedScoreRanker.from_factors(users, items).fit(data)
+    some = np.array([0, 2, 5])
+    np.testing.assert_allclose(ranker.score(some), users[some] @ items.T, rtol=1e-5)
+    np.testing.assert_allclose(ranker.score(some, np.array([1, 3])), (users[some] @ items.T)[:, [1, 3]], rtol=1e-5)
+    np.testing.assert_allclose(ranker.score_pairs(some, np.array([1, 3, 4])),
+                               (users[some] @ items.T)[[0, 1, 2], [1, 3, 4]], rtol=1e-5)
+    dense = FixedScoreRanker(users @ items.T).fit(data)
+    np.testing.assert_array_equal(ranker.recommend(some, 5)[0], dense.recommend(some, 5)[0])
+    with pytest.raises(ValueError, match="factors"):
+        FixedScoreRanker.from_factors(users, items[:, :3])
+
+
 def test_learns_on_another_seed():
     """The floor is not an accident of one catalogue."""
     s = make_synthetic(seed=5)
