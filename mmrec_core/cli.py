@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mmrec_core.config import RETRIEVAL_ENGINES
 from mmrec_core.console import TqdmProgress, configure_logging
 
 log = logging.getLogger("mmrec.cli")
@@ -146,7 +147,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.bench == "train":
         out = bench.bench_train(pairs=args.pairs, dim=args.dim, device=args.device)
     elif args.bench == "rank":
-        out = bench.bench_rank(n_users=args.users, n_items=args.items, dim=args.dim, k=args.k)
+        out = bench.bench_rank(
+            n_users=args.users, n_items=args.items, dim=args.dim, k=args.k, engines=tuple(args.engines),
+            sample_users=args.sample_users,
+        )  # fmt: skip
     else:
         out = bench_all(full=args.full, device=args.device)
     print(json.dumps(out, default=_json_default))
@@ -161,7 +165,7 @@ def bench_all(full: bool = False, device: str = "auto") -> dict[str, Any]:
     log.info("bench all (%s sizes): train %d pairs, rank %d x %d", "full" if full else "quick", pairs, n, n)
     out: dict[str, Any] = {"sizes": "full" if full else "quick"}
     out["train"] = bench.bench_train(pairs=pairs, dim=512, device=device)
-    out["rank"] = bench.bench_rank(n_users=n, n_items=n, dim=64, k=20)
+    out["rank"] = bench.bench_rank(n_users=n, n_items=n, dim=64, k=20, engines=RETRIEVAL_ENGINES)
     return out
 
 
@@ -245,6 +249,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--items", type=int, default=100_000)
     b.add_argument("--dim", type=int, default=64)
     b.add_argument("--k", type=int, default=20)
+    b.add_argument(
+        "--engines", nargs="+", choices=RETRIEVAL_ENGINES, default=list(RETRIEVAL_ENGINES), metavar="ENGINE",
+        help=f"retrieval engines to time ({', '.join(RETRIEVAL_ENGINES)}; exact is always timed: the others' "
+        "recall and speed-up are measured against it)",
+    )  # fmt: skip
+    b.add_argument("--sample-users", type=int, default=10_000, help="users each FAISS engine searches")
     b = bsub.add_parser("all", help="the benchmark suite (quick sizes unless --full)")
     b.add_argument("--full", action="store_true", help="the README's sizes (minutes)")
     b.add_argument("--device", default="auto")

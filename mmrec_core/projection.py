@@ -10,6 +10,7 @@ import logging
 import threading
 
 import numpy as np
+import scipy.sparse as sp
 
 log = logging.getLogger("mmrec.projection")
 
@@ -98,21 +99,25 @@ def warm_up_umap() -> None:
             _warm_thread.start()
 
 
-def nearest_neighbours(features: np.ndarray, index: int, k: int = 8, valid: np.ndarray | None = None
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def nearest_neighbours(
+    features: np.ndarray, index: int, k: int = 8, valid: np.ndarray | None = None, *, engine: str = "exact"
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` items most cosine-similar to item ``index`` (itself excluded), best first.
 
-    Returns ``(indices, similarities)``; items where ``valid`` is False (no features) are never returned.
+    Cosine is the inner product of L2-normalised vectors, searched with :mod:`mmrec_core.retrieval`'s
+    ``engine`` (the one ranking uses; equal similarities list the lower index first). Returns
+    ``(indices, similarities)``; items where ``valid`` is False (no features) are never returned.
     """
+    from mmrec_core.retrieval import build_index
+
     x = np.asarray(features, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1)
-    sims = (x @ x[index]) / np.maximum(norms * norms[index], 1e-12)
-    sims[index] = -np.inf
-    if valid is not None:
-        sims[~np.asarray(valid, dtype=bool)] = -np.inf
-    k = min(k, int(np.isfinite(sims).sum()))
-    order = np.argsort(-sims, kind="stable")[:k]
-    return order, sims[order].astype(np.float32)
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    skip = np.zeros(len(x), bool) if valid is None else ~np.asarray(valid, dtype=bool)
+    skip[index] = True
+    exclude = sp.csr_matrix(skip[None, :])
+    top, sims = build_index(unit, engine).search(unit[index][None, :], k, exclude=exclude)
+    keep = top[0] >= 0
+    return top[0][keep], sims[0][keep]
 
 
 def audience_clusters(profiles: np.ndarray, users: np.ndarray, items: np.ndarray, n_items: int,

@@ -3,11 +3,11 @@
 The ``exact`` engine scores a block of queries against a tile of items with one matrix multiply and never
 holds more than ``block x item_block`` scores. Selecting the K best of 1e10 scores with ``torch.topk``
 costs about as much as the multiply itself, so it is avoided: each row of a tile is cut into chunks of
-``_CHUNK`` columns and summarised by their maxima (one cheap pass over data still in cache). The K-th
-largest of K distinct chunk maxima is a lower bound of the row's K-th score (K items reach it), so only the
-chunks whose maximum reaches that bound (about K of them per row) are read again, and only their entries
-reaching it become candidates. The bound tightens as tiles go by (the running K best chunk maxima), and
-the candidates are ranked by (score descending, item index ascending): exactly
+``_CHUNK`` columns summarised by their maxima (one pass over the tile), and those into about 2K groups.
+The K-th largest of K disjoint groups' maxima is a lower bound of the row's K-th score (K items reach it),
+so only the chunks whose maximum reaches that bound (a few dozen per row) are read again, and only their
+entries reaching it become candidates. The bound tightens as tiles go by (the running K best maxima); the
+candidates are ranked by (score descending, item index ascending): exactly
 :func:`mmrec_core.topk.stable_top_k`'s order, ties included. Excluded items are set to ``-inf`` in the
 tile before the maxima (a scatter of the few excluded entries), so exclusion stays exact.
 
@@ -34,7 +34,7 @@ __all__ = ["ENGINES", "ItemIndex", "RetrievalConfig", "build_index", "recall_at_
 
 log = logging.getLogger("mmrec.retrieval")
 
-_CHUNK = 32  # columns summarised by one maximum: ~K chunks of it are re-read per row
+_CHUNK = 32  # columns summarised by one maximum; the chunks that may hold a top-K item are re-read
 _MAGIC = b"mmrec-item-index-1\n"
 _LOWEST = float(np.finfo(np.float32).min)  # candidates must beat -inf (excluded items never are)
 
@@ -105,12 +105,17 @@ class ItemIndex:
         kk = min(k, self.n_items)
         rep = Reporter(progress, "top-k search", len(q), "queries")
         block = self.config.block
+        buf = None
+        if self._faiss is None and kk > 0:  # one score buffer for every block: no page faults per block
+            import torch
+
+            buf = torch.empty(min(block, len(q)) * _tile(self.config.item_block, self.n_items))
         for start in range(0, len(q), block):
             qb = q[start : start + block]
             ex = exclude[start : start + block] if exclude is not None else None
             if kk > 0:
                 if self._faiss is None:
-                    i, v = _exact_block(self._items, qb, kk, ex, self.config.item_block)
+                    i, v = _exact_block(self._items, qb, kk, ex, self.config.item_block, buf)
                 else:
                     i, v = _faiss_block(self._faiss, self.config, self.n_items, qb, kk, ex)
                 top[start : start + len(qb), :kk], vals[start : start + len(qb), :kk] = i, v
@@ -195,7 +200,7 @@ def _excluded(ex: sp.csr_matrix | None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _exact_block(
-    items: np.ndarray, queries: np.ndarray, k: int, ex: sp.csr_matrix | None, item_block: int
+    items: np.ndarray, queries: np.ndarray, k: int, ex: sp.csr_matrix | None, item_block: int, buf: Any
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact top-``k`` (``1 <= k <= n_items``) of one block of queries; see the module docstring."""
     import torch
@@ -203,8 +208,7 @@ def _exact_block(
     n_items, n_rows = len(items), len(queries)
     items_t, q = torch.from_numpy(items), torch.from_numpy(queries)
     ex_rows, ex_cols = _excluded(ex)
-    tile = min(_round_up(item_block, _CHUNK), _round_up(n_items, _CHUNK))
-    buf = torch.empty(n_rows * tile)
+    tile = _tile(item_block, n_items)
     best = torch.full((n_rows, k), -np.inf)  # running K best chunk maxima, descending
     cand: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     n_cand = 0
@@ -220,22 +224,21 @@ def _exact_block(
         if len(ex_cols):
             hit = (ex_cols >= c0) & (ex_cols < c1)
             s[torch.from_numpy(ex_rows[hit]), torch.from_numpy(ex_cols[hit] - c0)] = -np.inf
-        # chunk g of a row holds columns g, g + G, g + 2G, ...: its maximum is an elementwise max of
-        # _CHUNK contiguous runs (vectorised), not a horizontal one
         groups = width // _CHUNK
-        chunks = s.view(n_rows, _CHUNK, groups)
-        maxima = chunks.amax(1)
-        top = torch.topk(maxima, min(k, groups), dim=1, sorted=True).values
-        if bool(torch.isnan(top[:, 0]).any()):  # topk puts NaN first; NaN ranks as -inf (stable_top_k)
+        chunks = s.view(n_rows, groups, _CHUNK)
+        maxima = chunks.amax(2)
+        top = torch.topk(torch.cat([best, _coarse(maxima, k)], 1), k, dim=1, sorted=True).values
+        # amax and topk put NaN first; a NaN score ranks as -inf (stable_top_k's rule)
+        if bool(torch.isnan(top[:, 0]).any()):
             torch.nan_to_num_(s, nan=-np.inf, posinf=np.inf, neginf=-np.inf)
-            maxima = chunks.amax(1)
-            top = torch.topk(maxima, min(k, groups), dim=1, sorted=True).values
-        best = torch.topk(torch.cat([best, top], 1), k, dim=1, sorted=True).values
+            maxima = chunks.amax(2)
+            top = torch.topk(torch.cat([best, _coarse(maxima, k)], 1), k, dim=1, sorted=True).values
+        best = top
         bound = best[:, -1].clamp(min=_LOWEST).numpy()
-        rows, groups_hit = np.nonzero(maxima.numpy() >= bound[:, None])
-        vals = chunks[torch.from_numpy(rows), :, torch.from_numpy(groups_hit)].numpy()  # (hit chunks, _CHUNK)
+        rows, hit = np.nonzero(maxima.numpy() >= bound[:, None])
+        vals = s.numpy().reshape(n_rows, groups, _CHUNK)[rows, hit]  # (hit chunks, _CHUNK)
         j, t = np.nonzero(vals >= bound[rows, None])
-        cand.append((rows[j], c0 + t * groups + groups_hit[j], vals[j, t]))
+        cand.append((rows[j], c0 + hit[j] * _CHUNK + t, vals[j, t]))
         n_cand += len(j)
         if n_cand > 8 * n_rows * (k + _CHUNK):  # many ties: keep each row's K best so far (memory bound)
             cand = [_merge(cand, bound, k)]
@@ -246,6 +249,24 @@ def _exact_block(
     rank = _rank_in_row(rows, n_rows)
     out[rows, rank], out_vals[rows, rank] = cols, vals
     return out, out_vals
+
+
+def _coarse(maxima, k: int):
+    """Maxima of groups of chunk maxima, at least ``2 k`` groups when there are that many chunks.
+
+    The K-th largest of them is a slightly lower bound than the chunks' own K-th (a few more candidates)
+    but ``topk`` then reads ~2K values per row instead of every chunk's.
+    """
+    import torch
+
+    n_rows, groups = maxima.shape
+    size = 1 << max(0, (groups // (2 * k)).bit_length() - 1)  # a power of two <= groups / 2k
+    if size == 1:
+        return maxima
+    pad = -groups % size
+    if pad:
+        maxima = torch.cat([maxima, torch.full((n_rows, pad), -np.inf)], 1)
+    return maxima.view(n_rows, -1, size).amax(2)
 
 
 def _merge(
@@ -265,6 +286,11 @@ def _rank_in_row(rows: np.ndarray, n_rows: int) -> np.ndarray:
     """Position of each entry within its row (``rows`` sorted ascending)."""
     starts = np.searchsorted(rows, np.arange(n_rows))
     return np.arange(len(rows)) - starts[rows]
+
+
+def _tile(item_block: int, n_items: int) -> int:
+    """Items per tile: whole chunks, no wider than the catalogue."""
+    return min(_round_up(item_block, _CHUNK), _round_up(n_items, _CHUNK))
 
 
 def _round_up(n: int, m: int) -> int:

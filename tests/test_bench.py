@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from mmrec_core.bench import _factor_ranker, bench_rank, bench_train, pair_flops
 
@@ -23,9 +24,23 @@ def test_pair_flops():
 
 
 def test_bench_rank_tiny():
-    out = bench_rank(n_users=300, n_items=500, dim=8, k=5, chunk=128)
-    assert out["seconds"] > 0 and out["path"] == "Ranker.recommend"
+    engines = ("exact", "faiss-flat", "faiss-hnsw")
+    out = bench_rank(n_users=300, n_items=500, dim=8, k=5, engines=engines, sample_users=100, peak_n=128)
+    assert out["seconds"] > 0 and out["path"].startswith("Ranker.recommend")
     assert (out["n_users"], out["n_items"], out["k"]) == (300, 500, 5)
+    for key in ("gflops", "peak_gflops", "peak_fraction"):
+        assert out[key] > 0, key
+    assert out["gflops"] == pytest.approx(2 * 8 * 300 * 500 / out["seconds"] / 1e9)
+    assert set(out["engines"]) == {"faiss-flat", "faiss-hnsw"}
+    flat, hnsw = out["engines"]["faiss-flat"], out["engines"]["faiss-hnsw"]
+    assert flat["users"] == hnsw["users"] == 100
+    assert flat["recall@5"] == 1.0  # exact inner products: the same lists (random scores have no ties)
+    assert 0.9 <= hnsw["recall@5"] <= 1.0 and hnsw["speedup"] > 0 and hnsw["build_s"] > 0
+
+
+def test_bench_rank_refuses_an_unknown_engine():
+    with pytest.raises(ValueError, match="faiss-hnsw"):
+        bench_rank(n_users=10, n_items=10, dim=2, k=2, engines=("annoy",))
 
 
 def test_recommend_equals_a_full_sort_with_seen_items_masked():

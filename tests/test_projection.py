@@ -63,3 +63,19 @@ def test_audience_clusters_follow_the_raters():
     out = projection.audience_clusters(profiles, users, items, n_items=4, n_clusters=2)
     assert out[0] == out[2] != out[1]
     assert out[3] == -1
+
+
+def test_nearest_neighbours_equal_the_brute_force_cosine_with_every_engine():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((400, 12)).astype(np.float32)
+    x[7] = 0  # an item without a vector: similarity 0 to everything
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    sims = unit @ unit[3]
+    sims[3] = -np.inf
+    want = np.argsort(-sims, kind="stable")[:10]
+    for engine in ("exact", "faiss-flat"):
+        idx, got = projection.nearest_neighbours(x, 3, k=10, engine=engine)
+        assert list(idx) == list(want)
+        np.testing.assert_allclose(got, sims[want], rtol=1e-5, atol=1e-6)
+    ties = np.ones((6, 2), np.float32)  # all equally similar: lower indices first
+    assert list(projection.nearest_neighbours(ties, 2, k=3)[0]) == [0, 1, 3]

@@ -177,3 +177,15 @@ def test_recommend_through_the_engine_equals_the_scored_path(fitted, synthetic, 
         scored = model._recommend_scored(users, 15, exclude_seen, 64)
         np.testing.assert_array_equal(engine[0], scored[0])
         np.testing.assert_allclose(engine[1], scored[1], rtol=1e-5, atol=1e-6)
+
+
+def test_users_with_fewer_eligible_items_than_k_get_the_scored_paths_tail():
+    from mmrec_core.bench import _factor_ranker
+
+    ranker = _factor_ranker(30, 12, 3, seen_per_user=10, seed=2)  # up to 10 of 12 items seen: short lists
+    users = np.arange(30)
+    items, scores = ranker.recommend(users, k=8)
+    want_items, want_scores = ranker._recommend_scored(users, 8, True, 16)
+    assert np.isinf(want_scores).any()  # the case is exercised: excluded items fill the tail at -inf
+    np.testing.assert_array_equal(items, want_items)
+    np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
