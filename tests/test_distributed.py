@@ -116,3 +116,35 @@ def test_ray_embed_matches_single_process_and_fills_the_cache(ray_local, catalog
     added = distributed.import_vectors(tmp_path / "out")
     assert added == {"text": len(good), "image": len(good) - 3}
     assert embed_items(dataset, CLASSIC).computed == {"text": 0, "image": 0}
+
+
+def test_cli_embed_engine_ray_then_local_reads_the_cache(ray_local, tmp_path, monkeypatch, capsys):
+    from mmrec_core.cli import EXIT_USER_ERROR, main
+
+    demo = ensure_demo("tiny")
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+    shutil.copytree(demo, tmp_path / "cache" / "demo" / demo.name)  # no regeneration
+    assert (
+        main(
+            [
+                "embed",
+                "--size",
+                "tiny",
+                "--encoder",
+                "classic",
+                "--engine",
+                "ray",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "60 items on 2 CPU actor(s)" in out and "cache gained: text 60, image 60" in out
+    assert len(distributed.read_vectors(tmp_path / "o")) == 60
+    assert main(["embed", "--size", "tiny", "--encoder", "classic"]) == 0
+    assert "from cache: text 60, image 60" in capsys.readouterr().out
+    assert (
+        main(["embed", "--size", "tiny", "--address", "auto"]) == EXIT_USER_ERROR
+    )  # --address needs --engine ray
