@@ -12,6 +12,7 @@ from mmrec_core.config import (
     EmbedConfig,
     EvalConfig,
     ImageConfig,
+    RetrievalConfig,
     SplitConfig,
     StudyConfig,
     TrainConfig,
@@ -171,7 +172,7 @@ def test_every_field_refuses_a_value_of_the_wrong_type(path, hint):
 def test_every_field_of_every_config_has_a_rule():
     # A new field needs its bounds or names declared beside its class (mmrec_core.config: rules(...)).
     for cls in (DataConfig, ImageConfig, SplitConfig, EmbedConfig, TrainConfig, EvalConfig, ClassifierConfig,
-                StudyConfig):
+                StudyConfig, RetrievalConfig):
         missing = [f.name for f in dataclasses.fields(cls) if f.name not in RULES.get(cls, {})]
         assert not missing, f"{cls.__name__} fields without a rule: {missing}"
 

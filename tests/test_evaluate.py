@@ -222,3 +222,44 @@ def test_protocol_description():
     assert "validation = each user's last train row" in protocol_description(
         SplitConfig(protocol="leave-last-out"), EvalConfig())
     assert "validation = the latest 20 % of train" in text
+
+
+class FixedDot(Fixed):
+    """``scores = users @ items.T`` that also exposes the vectors (the exact top-K engine's path)."""
+
+    def __init__(self, users: np.ndarray, items: np.ndarray):
+        super().__init__(users @ items.T)
+        self.vectors = (users, items)
+
+    def dot_vectors(self):
+        return self.vectors
+
+    def score(self, users, items=None):
+        raise AssertionError("an inner-product scorer ranks without a users x items score block")
+
+
+def test_dot_scorers_rank_through_the_engine_with_the_same_metrics():
+    rng = np.random.default_rng(3)
+    n_users, n_items, n = 200, 90, 3000
+    ratings = rng.integers(1, 6, n).astype(np.float32)
+    inter = Interactions(
+        np.array([str(u) for u in range(n_users)]), np.array([str(i) for i in range(n_items)]),
+        rng.integers(0, n_users, n), rng.integers(0, n_items, n), ratings,
+        np.arange(n, dtype=np.int64), label(ratings),
+    )  # fmt: skip
+    perm = rng.permutation(n)
+    split = Split(np.sort(perm[:2200]), np.sort(perm[2200:]), "random", 0)
+    # small integers: many equal scores, so the tie rule is exercised too
+    users = rng.integers(-1, 2, (n_users, 3)).astype(np.float32)
+    items = rng.integers(-1, 2, (n_items, 3)).astype(np.float32)
+    dot, plain = FixedDot(users, items), Fixed(users @ items.T)
+    config = EvalConfig(ks=(5, 20), chunk_size=64)
+    for kwargs in ({}, {"candidate_items": np.arange(0, n_items, 3)}):
+        a = evaluate_ranking(dot, inter, split, config, auc=False, return_per_user=True, **kwargs)
+        b = evaluate_ranking(plain, inter, split, config, auc=False, return_per_user=True, **kwargs)
+        assert a[0].keys() == b[0].keys()
+        assert all(a[0][k] == b[0][k] or (math.isnan(a[0][k]) and math.isnan(b[0][k])) for k in a[0])
+        assert all(np.array_equal(a[1][k], b[1][k], equal_nan=True) for k in a[1])
+    events = []
+    evaluate_ranking(dot, inter, split, config, auc=False, progress=events.append)
+    assert events[-1].stage == "rank users" and events[-1].done == events[-1].total

@@ -103,6 +103,14 @@ class Ranker(ABC):
         Returns a new array: callers (``recommend``) may write into it.
         """
 
+    def dot_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(users, items)`` float32 matrices with ``score(u, i) == users[u] @ items[i]`` (up to float error),
+        for rankers whose score is an inner product; None otherwise (the default).
+
+        Such rankers rank through :mod:`mmrec_core.retrieval` (blocks at the matmul's speed, or a FAISS index).
+        """
+        return None
+
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Elementwise scores of (user, item) pairs; subclasses override with a cheaper path."""
         users, items = np.asarray(users), np.asarray(items)
@@ -125,12 +133,33 @@ class Ranker(ABC):
         """Top-``k`` item indices and scores per user, best first, in user chunks (bounded memory).
 
         Equal scores rank the lower item index first (:func:`mmrec_core.topk.stable_top_k`), so two
-        identical runs recommend identical lists.
+        identical runs recommend identical lists. Rankers with :meth:`dot_vectors` go through the exact
+        engine of :mod:`mmrec_core.retrieval` (same lists, no users x items matrix); the rest score
+        ``chunk_size`` users at a time.
         """
-        from mmrec_core.topk import stable_top_k
-
         users = np.asarray(users, dtype=np.int64)
         k = min(k, self.n_items)
+        vectors = self.dot_vectors()
+        if vectors is None:
+            return self._recommend_scored(users, k, exclude_seen, chunk_size)
+        from mmrec_core.retrieval import ItemIndex
+
+        user_vecs, item_vecs = vectors
+        exclude = self._seen[users] if exclude_seen and self._seen is not None else None
+        top_items, top_scores = ItemIndex(item_vecs).search(user_vecs[users], k, exclude=exclude)
+        # a user with fewer than k eligible items: fill the tail as the scored path does (excluded items, -inf)
+        short = np.flatnonzero((top_items < 0).any(axis=1))
+        if len(short):
+            tail = self._recommend_scored(users[short], k, exclude_seen, chunk_size)
+            top_items[short], top_scores[short] = tail
+        return top_items, top_scores
+
+    def _recommend_scored(
+        self, users: np.ndarray, k: int, exclude_seen: bool, chunk_size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``recommend`` from ``score``: one ``(chunk_size, n_items)`` score block at a time."""
+        from mmrec_core.topk import stable_top_k
+
         top_items = np.empty((len(users), k), dtype=np.int64)
         top_scores = np.empty((len(users), k), dtype=np.float32)
         for start in range(0, len(users), chunk_size):

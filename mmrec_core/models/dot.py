@@ -32,5 +32,8 @@ class DotRanker(Ranker):
         feats = self._features if items is None else self._features[np.asarray(items)]
         return self._profiles[np.asarray(users)] @ feats.T
 
+    def dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._profiles, self._features
+
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return np.einsum("nd,nd->n", self._profiles[np.asarray(users)], self._features[np.asarray(items)])

@@ -71,6 +71,16 @@ class BPRMFRanker(TorchRanker):
 
         return len(users), step
 
+    def dot_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The network's augmented factors (:meth:`MFNet.dot_vectors`); None before ``fit``."""
+        import torch
+
+        if self.net is None:
+            return None
+        with torch.no_grad():
+            users, items = self.net.dot_vectors()
+        return users.float().cpu().numpy(), items.float().cpu().numpy()
+
     def _score_tensor(self, users, items):
         return self.net.score_matrix(users, items)
 

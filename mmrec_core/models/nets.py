@@ -117,6 +117,11 @@ class MFNet(nn.Module):
         q, b = (self.item, self.bias) if items is None else (self.item[items], self.bias[items])
         return torch.addmm(b, self.user[users], q.T)
 
+    def dot_vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[p_u, 1]`` and ``[q_i, b_i]``: the score as one inner product."""
+        ones = torch.ones(len(self.user), 1, device=self.user.device)
+        return torch.cat([self.user, ones], 1), torch.cat([self.item, self.bias[:, None]], 1)
+
     def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
         """The rows a batch touches, for the per-batch L2 penalty."""
         return [self.user[users], *(self.item[i] for i in items)]
@@ -160,6 +165,12 @@ class VBPRNet(MFNet):
     def score_matrix(self, users: torch.Tensor, items: torch.Tensor | None = None) -> torch.Tensor:
         vec, bias = self.item_repr(items)
         return torch.addmm(bias, torch.cat([self.user[users], self.theta[users]], -1), vec.T)
+
+    def dot_vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[gamma_u, theta_u, 1]`` and ``[gamma_i, E f_i, b_i + beta . f_i]``: the whole score, one inner product."""
+        vec, bias = self.item_repr()
+        ones = torch.ones(len(self.user), 1, device=self.user.device)
+        return torch.cat([self.user, self.theta, ones], 1), torch.cat([vec, bias[:, None]], 1)
 
     def penalised(self, users: torch.Tensor, *items: torch.Tensor) -> list[torch.Tensor]:
         return [*super().penalised(users, *items), self.theta[users]]

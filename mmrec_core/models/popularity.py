@@ -35,5 +35,9 @@ class PopularityRanker(Ranker):
         row = self._scores if items is None else self._scores[np.asarray(items)]
         return np.broadcast_to(row, (len(users), len(row))).copy()
 
+    def dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        # the same score for every user: a ones column against the item scores (exact products)
+        return np.ones((self._seen.shape[0], 1), np.float32), self._scores[:, None].copy()
+
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._scores[np.asarray(items)].copy()

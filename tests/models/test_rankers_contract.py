@@ -134,3 +134,30 @@ def test_learns_on_another_seed():
     pop = ndcg_at_k(create_ranker("popularity").fit(s.data).recommend(users, 10)[0], s.test)
     vbpr = ndcg_at_k(create_ranker("vbpr").fit(s.data).recommend(users, 10)[0], s.test)
     assert vbpr > pop + 0.1
+
+
+DOT_SCORERS = ("popularity", "dot", "bpr-mf", "vbpr")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_dot_vectors_reproduce_score(fitted, synthetic, name):
+    model, data = fitted[name], synthetic.data
+    vectors = model.dot_vectors()
+    if name not in DOT_SCORERS:
+        assert vectors is None
+        return
+    users, items = vectors
+    assert users.dtype == items.dtype == np.float32
+    assert users.shape[0] == data.n_users and items.shape == (data.n_items, users.shape[1])
+    np.testing.assert_allclose(users @ items.T, model.score(np.arange(data.n_users)), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", DOT_SCORERS)
+def test_recommend_through_the_engine_equals_the_scored_path(fitted, synthetic, name):
+    model = fitted[name]
+    users = np.arange(synthetic.data.n_users)
+    for exclude_seen in (True, False):
+        engine = model.recommend(users, k=15, exclude_seen=exclude_seen)
+        scored = model._recommend_scored(users, 15, exclude_seen, 64)
+        np.testing.assert_array_equal(engine[0], scored[0])
+        np.testing.assert_allclose(engine[1], scored[1], rtol=1e-5, atol=1e-6)
