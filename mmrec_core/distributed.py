@@ -31,7 +31,15 @@ from mmrec_core.cache import VectorStore, content_key, embeddings_root
 from mmrec_core.config import EmbedConfig, ImageConfig, cache_dir
 from mmrec_core.progress import ProgressCallback, Reporter
 
-__all__ = ["RayEmbedResult", "embed_catalogue", "encoder_pool", "import_vectors", "init_ray", "read_vectors"]
+__all__ = [
+    "RayEmbedResult",
+    "embed_catalogue",
+    "encoder_pool",
+    "import_vectors",
+    "init_ray",
+    "rank_all_users",
+    "read_vectors",
+]
 
 log = logging.getLogger("mmrec.distributed")
 
@@ -449,3 +457,109 @@ def import_vectors(out_dir: str | Path) -> dict[str, int]:
         writer.put(keys["text_key"], text, np.ones(len(table), dtype=bool), "text")
         writer.put(keys["image_key"], image, ok, "image")
     return dict(writer.added)
+
+
+# --- batch top-K for every user ----------------------------------------------------------------------
+
+
+class _SearchActor:
+    """Holds one copy of the item index (read once from the object store) and the shared user matrix."""
+
+    def __init__(self, shared: list[Any], k: int):
+        import ray
+
+        from mmrec_core.retrieval import ItemIndex
+
+        index_ref, users_ref, exclude_ref = shared
+        self.index = ItemIndex.from_bytes(ray.get(index_ref))
+        self.users = ray.get(users_ref)  # zero-copy from the object store on this node
+        self.exclude = ray.get(exclude_ref) if exclude_ref is not None else None
+        self.k = k
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = batch["data"].astype(np.int64)
+        exclude = self.exclude[rows] if self.exclude is not None else None
+        top, scores = self.index.search(self.users[rows], self.k, exclude=exclude)
+        return {"user": rows, "items": top, "scores": scores}
+
+
+def rank_all_users(
+    user_vectors: np.ndarray,
+    item_vectors: np.ndarray,
+    k: int,
+    exclude: Any = None,
+    config: Any = None,
+    *,
+    block: int = 1024,
+    actors: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` items of every user on Ray: the result of ``ItemIndex(items, config).search(users, k, exclude)``.
+
+    The index is built once here, serialised (:meth:`~mmrec_core.retrieval.ItemIndex.to_bytes`) and
+    ``ray.put`` once, with the user matrix and the exclusions; a pool of search actors (one per CPU)
+    reads them from the object store and ranks user blocks of ``block`` rows (a Ray Dataset of user ids).
+
+    Parameters
+    ----------
+    user_vectors, item_vectors:
+        ``(n_users, d)`` and ``(n_items, d)`` float32.
+    exclude:
+        ``(n_users, n_items)`` CSR of items never returned per user (seen items), or None.
+    config:
+        :class:`mmrec_core.config.RetrievalConfig` (engine ``exact``, ``faiss-flat`` or ``faiss-hnsw``).
+
+    Returns
+    -------
+    (indices, scores):
+        ``(n_users, k)`` int64 (``-1`` padding) and float32, best first, as ``ItemIndex.search`` returns them.
+    """
+    import ray
+    import ray.data
+    import scipy.sparse as sp
+
+    from mmrec_core.config import RetrievalConfig
+    from mmrec_core.retrieval import ItemIndex
+
+    config = config or RetrievalConfig()
+    users = np.ascontiguousarray(user_vectors, dtype=np.float32)
+    n_users = len(users)
+    if exclude is not None:
+        exclude = sp.csr_matrix(exclude)
+        if exclude.shape != (n_users, len(item_vectors)):
+            raise ValueError(f"exclude must have shape {(n_users, len(item_vectors))}, got {exclude.shape}")
+    start = time.perf_counter()
+    resources = init_ray()
+    pool = encoder_pool({"CPU": resources.get("CPU", 1)}, actors)  # CPU search actors, reading left room
+    index = ItemIndex(item_vectors, config)
+    shared = [ray.put(index.to_bytes()), ray.put(users), ray.put(exclude) if exclude is not None else None]
+    top = np.full((n_users, max(int(k), 0)), -1, np.int64)
+    scores = np.full(top.shape, -np.inf, np.float32)
+    context = ray.data.DataContext.get_current()
+    keep_order = context.execution_options.preserve_order
+    context.execution_options.preserve_order = True
+    try:
+        # ids put by the driver (no read task: the actors hold all but READ_RESERVE of the CPUs)
+        ids = np.array_split(np.arange(n_users, dtype=np.int64), max(1, -(-n_users // block)))
+        ds = ray.data.from_numpy(ids)
+        ds = ds.map_batches(
+            _SearchActor,
+            batch_size=block,
+            batch_format="numpy",
+            fn_constructor_args=(shared, int(k)),
+            compute=ray.data.ActorPoolStrategy(size=pool["concurrency"]),
+            num_cpus=pool["num_cpus"],
+        )
+        reporter = Reporter(progress, "ray top-k", n_users, "users")
+        done = 0
+        for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+            top[batch["user"]], scores[batch["user"]] = batch["items"], batch["scores"]
+            done += len(batch["user"])
+            reporter.update(done)
+    finally:
+        context.execution_options.preserve_order = keep_order
+    log.info(
+        "ray top-%d: %d users x %d items (%s) on %d actor(s) in %.1f s",
+        k, n_users, len(item_vectors), config.engine, pool["concurrency"], time.perf_counter() - start,
+    )  # fmt: skip
+    return top, scores

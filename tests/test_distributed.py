@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import ray
+import scipy.sparse as sp
 
 from mmrec_core import distributed
-from mmrec_core.config import EmbedConfig
+from mmrec_core.config import EmbedConfig, RetrievalConfig
 from mmrec_core.data.amazon import load_local
 from mmrec_core.data.demo import ensure_demo
 from mmrec_core.embeddings import embed_items
 from mmrec_core.encoders.classic import ClassicEncoder
+from mmrec_core.retrieval import ItemIndex
 
 CLASSIC = EmbedConfig(encoder="classic")
 
@@ -148,3 +150,20 @@ def test_cli_embed_engine_ray_then_local_reads_the_cache(ray_local, tmp_path, mo
     assert (
         main(["embed", "--size", "tiny", "--address", "auto"]) == EXIT_USER_ERROR
     )  # --address needs --engine ray
+
+
+def test_rank_all_users_equals_one_process_search(ray_local):
+    """A FAISS index serialised once, broadcast, searched by two actors: the single-process answer."""
+    rng = np.random.default_rng(3)
+    users = rng.standard_normal((700, 16)).astype(np.float32)
+    items = rng.standard_normal((400, 16)).astype(np.float32)
+    seen = sp.random(700, 400, density=0.05, format="csr", random_state=4)
+    seen.data[:] = 1
+    config = RetrievalConfig(engine="faiss-flat")
+    expected = ItemIndex(items, config).search(users, 10, exclude=seen)
+    top, scores = distributed.rank_all_users(
+        users, items, 10, exclude=seen, config=config, block=128, actors=2
+    )
+    assert np.array_equal(top, expected[0])
+    assert np.allclose(scores, expected[1])
+    assert not seen[np.arange(700)[:, None], top].toarray().any()  # seen items never come back
