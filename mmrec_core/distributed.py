@@ -44,7 +44,7 @@ __all__ = [
 log = logging.getLogger("mmrec.distributed")
 
 READ_CPUS = 0.25  # logical CPUs of one read/parse task: light next to encoding
-READ_RESERVE = 0.5  # logical CPUs the encoder pool leaves free, so reading is never starved by the actors
+READ_RESERVE = 1.0  # logical CPUs the actor pools leave free: Ray Data's file listing asks for a whole one
 BLOCK_ROWS = 256  # rows per block sent to an encoder actor (and per Parquet row group)
 PARQUET_ROWS = 4096  # rows per Parquet part file written by the driver
 MANIFEST = "manifest.json"
@@ -73,9 +73,10 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
 def encoder_pool(resources: dict[str, float], actors: int | None = None) -> dict[str, Any]:
     """``map_batches`` arguments of the encoder actor pool: one actor per GPU, else one per CPU.
 
-    ``actors`` caps the pool size (None: as many as the cluster holds). CPU actors ask for a little less
-    than one CPU each (:data:`READ_RESERVE` left over): actors holding every CPU would leave the read
-    tasks that feed them unscheduled, and the job would wait forever.
+    ``actors`` caps the pool size (None: as many as the cluster holds). The actors leave :data:`READ_RESERVE`
+    logical CPUs free, so a CPU actor asks for less than one: actors holding every CPU would leave the read
+    tasks that feed them unscheduled, and the job would wait forever. Logical CPUs only steer scheduling;
+    each actor still runs in its own process.
     """
     cpus = float(resources.get("CPU", 1))
     gpus = int(resources.get("GPU", 0))
@@ -84,10 +85,10 @@ def encoder_pool(resources: dict[str, float], actors: int | None = None) -> dict
         return {
             "concurrency": size,
             "num_gpus": 1,
-            "num_cpus": min(1.0, max(cpus - READ_RESERVE, 0.5) / size),
+            "num_cpus": min(1.0, max(cpus - READ_RESERVE, 0.0) / size),
         }
     size = max(1, min(int(cpus), actors or int(cpus)))
-    return {"concurrency": size, "num_cpus": max(cpus - READ_RESERVE, 0.5) / size}
+    return {"concurrency": size, "num_cpus": max(cpus - READ_RESERVE, 0.0) / size}
 
 
 # --- the job's stages (run on the workers) ------------------------------------------------------------
@@ -191,7 +192,10 @@ def _read(meta_path: str) -> Any:
     path = Path(meta_path)
     local = path.is_file()
     base_dir = str(path.resolve().parent) if local else None
-    magic = path.open("rb").read(4) if local else b""
+    magic = b""
+    if local:
+        with path.open("rb") as fh:
+            magic = fh.read(4)
     if magic == b"PAR1" or meta_path.endswith(".parquet"):
         ds = ray.data.read_parquet(meta_path, num_cpus=READ_CPUS)
         return ds.map_batches(_parse_table, batch_format="pyarrow", fn_args=(base_dir,), num_cpus=READ_CPUS)

@@ -167,3 +167,25 @@ def test_rank_all_users_equals_one_process_search(ray_local):
     assert np.array_equal(top, expected[0])
     assert np.allclose(scores, expected[1])
     assert not seen[np.arange(700)[:, None], top].toarray().any()  # seen items never come back
+
+
+def test_ray_embed_reads_the_parquet_view_of_meta(ray_local, catalogue, tmp_path, monkeypatch):
+    """The Hugging Face Parquet view (images a dict of lists, details a JSON string) gives the same vectors."""
+    import pandas as pd
+
+    folder, meta, _ = catalogue
+    with gzip.open(meta, "rt") as fh:
+        records = [json.loads(line) for line in fh if line.startswith('{"')]
+    for r in records:
+        r["images"] = {k: [i.get(k) for i in r["images"]] for k in ("thumb", "large", "variant", "hi_res")}
+        r["details"], r["price"] = json.dumps(r["details"]), str(r["price"])
+    pd.DataFrame(records).to_parquet(folder / "meta.parquet")
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path / "cache"))
+    local = embed_items(load_local(folder / "reviews.jsonl.gz", folder / "meta.parquet"), CLASSIC)
+    result = distributed.embed_catalogue(folder / "meta.parquet", CLASSIC, out_dir=tmp_path / "out")
+    frame = distributed.read_vectors(tmp_path / "out").set_index("item_id")
+    assert result.items == len(records) and result.missing_reasons == local.missing_reasons
+    rows = frame.loc[list(local.item_ids)]
+    assert np.allclose(np.stack(rows["text"].to_numpy()), local.text, atol=1e-6)
+    assert np.array_equal(rows["image_ok"].to_numpy(), local.image_ok)
+    assert np.allclose(np.stack(rows["image"].to_numpy()), local.image, atol=1e-6)
