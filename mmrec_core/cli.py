@@ -59,6 +59,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
     from mmrec_core.data.sources import load_dataset
     from mmrec_core.embeddings import embed_items, fuse
 
+    if args.engine == "ray":
+        return _embed_ray(args)
+    if args.address or args.actors or args.out:
+        raise UserError("--address, --actors and --out go with --engine ray")
     if bool(args.reviews) != bool(args.meta):
         raise UserError("--reviews and --meta go together (both local files)")
     if args.reviews:
@@ -85,6 +89,44 @@ def cmd_embed(args: argparse.Namespace) -> int:
           f"missing images: {int((~emb.image_ok).sum())})")
     if emb.missing_reasons:
         print("missing images by reason: " + ", ".join(f"{k} {v}" for k, v in emb.missing_reasons.items()))
+    return 0
+
+
+def _embed_ray(args: argparse.Namespace) -> int:
+    """``embed --engine ray``: every record of the meta file (or the demo's) on Ray, into Parquet and the cache."""
+    from mmrec_core.config import EmbedConfig, ImageConfig, validate
+
+    if args.meta:
+        _require_file(args.meta, "--meta")
+        meta = Path(args.meta)
+    else:
+        from mmrec_core.data.demo import ensure_demo
+
+        _check_demo_args(args)
+        meta = Path(ensure_demo(args.size, seed=args.seed, variant=args.variant)) / "meta.jsonl.gz"
+    _check_encoder(args.encoder, args.fusion)
+    embed = EmbedConfig(encoder=args.encoder, checkpoint=args.checkpoint, fusion=args.fusion,
+                        batch_size=args.batch_size, device=args.device)
+    validate(embed, prefix="embed.")
+    if args.actors is not None and args.actors < 1:
+        raise UserError("--actors must be at least 1")
+
+    from mmrec_core import distributed
+
+    distributed.init_ray(args.address)
+    progress = TqdmProgress()
+    try:
+        result = distributed.embed_catalogue(meta, embed, ImageConfig(), out_dir=args.out, actors=args.actors,
+                                             progress=progress)
+    finally:
+        progress.close()
+    print(f"{result.items} items on {result.actors} {result.device} actor(s) in {result.seconds:.2f} s "
+          f"({result.items_per_s:.1f} items/s; encoder {result.encoder}, {result.malformed} malformed records, "
+          f"missing images: {sum(result.missing_reasons.values())})")
+    if result.missing_reasons:
+        print("missing images by reason: " + ", ".join(f"{k} {v}" for k, v in result.missing_reasons.items()))
+    cached = ", ".join(f"{k} {v}" for k, v in result.cached.items()) or "nothing new"
+    print(f"wrote {result.out_dir} (Parquet + manifest.json); embedding cache gained: {cached}")
     return 0
 
 
@@ -225,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fusion", default="concat", help="mean, concat, text or image (default concat)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto")
+    p.add_argument("--engine", default="local", choices=("local", "ray"),
+                   help="local: this process (default); ray: a Ray Data job over every meta record (--meta alone)")
+    p.add_argument("--address", default=None,
+                   help="with --engine ray: the cluster (auto, ray://head:10001); default a local Ray on this machine")
+    p.add_argument("--actors", type=int, default=None,
+                   help="with --engine ray: encoder actors (default one per GPU, else one per CPU)")
+    p.add_argument("--out", default=None, help="with --engine ray: folder for the Parquet (default under the cache)")
     p.set_defaults(func=cmd_embed)
 
     p = sub.add_parser("study", help="run a study config (ablation + classifier) and write results.json")
