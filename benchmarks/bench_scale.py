@@ -55,7 +55,8 @@ class Sampler(threading.Thread):
             self.done.wait(self.interval)
 
     def peak(self, start: float, end: float) -> int:
-        inside = [rss for t, rss in self.samples if start <= t <= end]
+        # one sampling interval either side: a stage shorter than the interval still gets its nearest sample
+        inside = [rss for t, rss in self.samples if start - self.interval <= t <= end + self.interval]
         return max(inside, default=0)
 
 
