@@ -29,9 +29,9 @@ def search_rows(items: pd.DataFrame, query: str, limit: int) -> np.ndarray:
     q = query.strip()
     if not q:
         return np.arange(min(limit, len(items)))
-    hit = items["title"].fillna("").str.contains(q, case=False, regex=False).to_numpy()
-    hit |= items["item_id"].astype(str).str.contains(q, case=False, regex=False).to_numpy()
-    return np.flatnonzero(hit)[:limit]
+    hit = (items["title"].fillna("").str.contains(q, case=False, regex=False)
+           | items["item_id"].astype(str).str.contains(q, case=False, regex=False))
+    return np.flatnonzero(hit.to_numpy())[:limit]
 
 
 def _item_table(ds: Any) -> pd.DataFrame:
