@@ -147,6 +147,14 @@ def test_embeddings_map_samples_a_large_catalogue_and_says_so(app, monkeypatch):
     assert sorted(int(c[0]) for t in chart(at, "catalogue-map")["data"] for c in t["customdata"]) == rows
 
 
+def test_embeddings_map_colours_items_by_their_fans_cluster(app):
+    at = embedded(app)
+    at = healthy(at.selectbox(key="w:map-colour").set_value("user cluster").run())
+    names = {t["name"] for t in chart(at, "catalogue-map")["data"]}
+    assert names and names <= {f"cluster {k}" for k in range(6)} | {"no fans"}
+    assert len(names - {"no fans"}) >= 2, "the demo's users fall into several taste clusters"
+
+
 def test_embeddings_neighbours_picker_searches_titles_and_ids(app):
     at = embedded(app)
     picker = at.selectbox(key="w:nn-item")
