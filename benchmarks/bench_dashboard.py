@@ -175,6 +175,12 @@ def main() -> None:
                     out["first_page_restart_s"] = round(ready + again["data"], 2)
                     out["walk_restart_steps_s"], out["walk_restart_s"] = again, round(sum(again.values()), 2)
             browser.close()
+    except Exception as exc:
+        out["error"] = (
+            f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}"  # what the record lacks, and why
+        )
+        save()
+        raise
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     out["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
