@@ -33,9 +33,9 @@ def summary(emb: Any) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _clusters(data_key: Any, embed_key: Any, fusion: str, _ds: Any, _features: np.ndarray) -> np.ndarray:
-    from mmrec_core.data.interactions import Interactions
-
     from scipy.sparse import csr_matrix
+
+    from mmrec_core.data.interactions import Interactions
 
     inter = Interactions.from_dataset(_ds)
     pos = inter.labels.astype(bool)
