@@ -19,6 +19,9 @@ PALETTE = (
     "#2563eb", "#ea580c", "#16a34a", "#dc2626", "#9333ea",
     "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d",
 )
+# The catalogue map draws at most this many points (a seeded sample beyond it): WebGL keeps 20 K markers
+# interactive in a browser, and a projection fitted on 20 K items takes seconds, not the minutes of 100 K.
+MAP_POINTS = 20_000
 _LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360)
 
 
@@ -228,43 +231,75 @@ def grouped_results(
     return fig
 
 
+def sample_rows(n_rows: int, max_points: int = MAP_POINTS, seed: int = 0) -> np.ndarray:
+    """Sorted row numbers of a seeded uniform sample of ``max_points`` of ``n_rows`` (all rows when fewer).
+
+    The same ``(n_rows, max_points, seed)`` gives the same rows in every process, so a map keeps its points
+    across reruns and a projection fitted on the sample lines up with the plotted rows.
+    """
+    if max_points < 1:
+        raise ValueError(f"max_points must be at least 1, got {max_points}")
+    if n_rows <= max_points:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=max_points, replace=False))
+
+
+def sample_caption(shown: int, total: int, noun: str = "items") -> str:
+    """``"20,000 of 100,000 items shown (seeded sample)"``, or ``"all 498 items shown"``."""
+    if shown >= total:
+        return f"all {total:,} {noun} shown"
+    return f"{shown:,} of {total:,} {noun} shown (seeded sample)"
+
+
 def embedding_map(
     coords: np.ndarray, items: pd.DataFrame, color_by: str | None = None, title: str = "Catalogue map",
-    id_col: str = "item_id", title_col: str = "title", max_categories: int = 12,
+    id_col: str = "item_id", title_col: str = "title", max_categories: int = 12, max_points: int = MAP_POINTS,
+    seed: int = 0,
 ) -> go.Figure:
-    """Scatter of a 2-D projection, coloured by a column of ``items`` (categorical or numeric).
+    """WebGL scatter of a 2-D projection of at most ``max_points`` items, coloured by a column of ``items``.
 
-    Hover shows the title; ``customdata[0]`` is the row number and ``[1]`` the item id, so a selection
-    handler can show the selected products' pictures (plotly hover cannot show images).
+    Beyond ``max_points`` items the map draws the seeded sample :func:`sample_rows` ``(len(items), max_points,
+    seed)`` and says so under the title. ``coords`` holds a point for every item, or only for the sampled rows
+    (in their order), so a costly projection need only be fitted on the sample. Hover shows the title;
+    ``customdata[0]`` is the row number in ``items`` (of the full table, also for a sample) and ``[1]`` the item
+    id, so a selection handler can show the selected products' pictures (plotly hover cannot show images).
     """
     xy = np.asarray(coords, dtype=float)
-    if len(xy) != len(items):
-        raise ValueError(f"{len(xy)} coordinates for {len(items)} items")
-    titles = items[title_col].fillna("(no title)").astype(str).str.slice(0, 80) if title_col in items else pd.Series([""] * len(items))
-    ids = items[id_col].astype(str) if id_col in items else pd.Series(range(len(items))).astype(str)
-    custom = np.stack([np.arange(len(items)).astype(str), ids.to_numpy(), titles.to_numpy()], axis=1)
+    rows = sample_rows(len(items), max_points, seed)
+    if len(xy) == len(items):
+        xy = xy[rows]
+    elif len(xy) != len(rows):
+        raise ValueError(f"{len(xy)} coordinates for {len(items)} items (or their {len(rows)}-row sample)")
+    shown = items.iloc[rows]
+    titles = (shown[title_col].fillna("(no title)").astype(str).str.slice(0, 80) if title_col in shown
+              else pd.Series([""] * len(shown)))
+    ids = shown[id_col].astype(str) if id_col in shown else pd.Series(rows).astype(str)
+    custom = np.stack([rows.astype(str), ids.to_numpy(), titles.to_numpy()], axis=1)
     hover = "<b>%{customdata[2]}</b><br>%{customdata[1]}"
+    size = 7 if len(rows) <= 5000 else 4  # smaller markers keep a dense map readable
     fig = go.Figure()
-    values = items[color_by] if color_by and color_by in items else None
+    values = shown[color_by] if color_by and color_by in shown else None
     if values is not None and pd.api.types.is_numeric_dtype(values) and values.nunique() > max_categories:
         fig.add_trace(go.Scattergl(
-            x=xy[:, 0].tolist(), y=xy[:, 1].tolist(), mode="markers", customdata=custom.tolist(),
-            marker=dict(size=7, color=values.astype(float).tolist(), colorscale="Viridis", showscale=True,
+            x=xy[:, 0], y=xy[:, 1], mode="markers", customdata=custom.tolist(),
+            marker=dict(size=size, color=values.astype(float).to_numpy(), colorscale="Viridis", showscale=True,
                         colorbar=dict(title=color_by)),
             hovertemplate=hover + f"<br>{color_by}: %{{marker.color:.2f}}<extra></extra>", name=color_by,
         ))
     else:
-        labels = values.fillna("(none)").astype(str) if values is not None else pd.Series(["items"] * len(items))
+        labels = values.fillna("(none)").astype(str) if values is not None else pd.Series(["items"] * len(shown))
         top = labels.value_counts().index[:max_categories]
         labels = labels.where(labels.isin(top), "other")
         for i, label in enumerate(sorted(labels.unique(), key=lambda s: (s == "other", s))):
             mask = (labels == label).to_numpy()
             fig.add_trace(go.Scattergl(
-                x=xy[mask, 0].tolist(), y=xy[mask, 1].tolist(), mode="markers", name=label,
-                customdata=custom[mask].tolist(), marker=dict(size=7, color=_colour(i), opacity=0.85),
+                x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=label,
+                customdata=custom[mask].tolist(), marker=dict(size=size, color=_colour(i), opacity=0.85),
                 hovertemplate=hover + f"<br>{color_by or ''}: {label}<extra></extra>",
             ))
-    fig.update_layout(title=title, dragmode="lasso", legend_title_text=color_by or "", **{**_LAYOUT, "height": 520})
+    subtitle = sample_caption(len(rows), len(items))
+    fig.update_layout(title=f"{title}<br><sup>{subtitle}</sup>", dragmode="lasso", legend_title_text=color_by or "",
+                      **{**_LAYOUT, "height": 520, "margin": dict(l=50, r=20, t=70, b=45)})
     fig.update_xaxes(title="dim 1", showticklabels=False)
     fig.update_yaxes(title="dim 2", showticklabels=False)
     return fig

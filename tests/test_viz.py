@@ -133,3 +133,65 @@ def test_training_curves_train_and_validation_share_a_colour():
     train, val = viz.training_curves(history).data
     assert train.line.color == val.line.color
     assert train.line.dash == "solid" and val.line.dash == "dash"
+
+
+def _catalogue(n: int) -> tuple[np.ndarray, pd.DataFrame]:
+    items = pd.DataFrame({"item_id": [f"i{k}" for k in range(n)], "title": [f"t{k}" for k in range(n)],
+                          "colour": ["red" if k % 3 else "blue" for k in range(n)]})
+    # the x coordinate is the row number, so a plotted point tells which item it is
+    xy = np.stack([np.arange(n), -np.arange(n)], axis=1).astype(np.float32)
+    return xy, items
+
+
+def _points(fig) -> tuple[list[int], list[float], list[str]]:
+    rows, xs, ids = [], [], []
+    for trace in fig.data:
+        rows += [int(c[0]) for c in trace.customdata]
+        ids += [c[1] for c in trace.customdata]
+        xs += list(trace.x)
+    return rows, xs, ids
+
+
+def test_sample_rows_is_seeded_sorted_and_exact():
+    a = viz.sample_rows(1000, 100, seed=3)
+    assert len(a) == 100 and len(set(a.tolist())) == 100
+    assert a.tolist() == sorted(a.tolist()) and a.min() >= 0 and a.max() < 1000
+    assert viz.sample_rows(1000, 100, seed=3).tolist() == a.tolist()
+    assert viz.sample_rows(1000, 100, seed=4).tolist() != a.tolist()
+    assert viz.sample_rows(7, 100).tolist() == list(range(7))
+    assert viz.sample_rows(0, 100).tolist() == []
+    with pytest.raises(ValueError):
+        viz.sample_rows(10, 0)
+
+
+def test_embedding_map_draws_a_seeded_sample_of_exactly_max_points_with_webgl():
+    xy, items = _catalogue(500)
+    fig = viz.embedding_map(xy, items, color_by="colour", max_points=120, seed=1)
+    assert {t.type for t in fig.data} == {"scattergl"}
+    rows, xs, ids = _points(fig)
+    assert len(rows) == 120 and len(set(rows)) == 120
+    assert sorted(rows) == viz.sample_rows(500, 120, seed=1).tolist()
+    # each point keeps its own coordinates and id: a lasso selection maps back to the right items
+    assert all(x == r for x, r in zip(xs, rows, strict=True))
+    assert ids == [f"i{r}" for r in rows]
+    assert "120 of 500 items shown (seeded sample)" in fig.layout.title.text
+    again = viz.embedding_map(xy, items, color_by="colour", max_points=120, seed=1)
+    assert _points(again)[0] == rows  # the same points on every rerun
+
+
+def test_embedding_map_accepts_coordinates_of_the_sample_only():
+    xy, items = _catalogue(300)
+    rows = viz.sample_rows(300, 50, seed=0)
+    fig = viz.embedding_map(xy[rows], items, max_points=50)  # a projection fitted on the sample alone
+    got, xs, _ = _points(fig)
+    assert sorted(got) == rows.tolist() and all(x == r for x, r in zip(xs, got, strict=True))
+    with pytest.raises(ValueError, match="sample"):
+        viz.embedding_map(xy[:51], items, max_points=50)
+
+
+def test_embedding_map_keeps_every_point_below_the_limit_and_says_so():
+    xy, items = _catalogue(40)
+    fig = viz.embedding_map(xy, items, max_points=40)
+    assert sorted(_points(fig)[0]) == list(range(40))
+    assert "all 40 items shown" in fig.layout.title.text
+    assert viz.sample_caption(20_000, 100_000) == "20,000 of 100,000 items shown (seeded sample)"

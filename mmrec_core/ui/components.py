@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mmrec_core import viz
+from mmrec_core import paging, viz
 from mmrec_core.ui import state
 
 log = logging.getLogger("mmrec.ui")
@@ -97,6 +97,23 @@ def image_grid(
                     mark = html.escape(marks[i] or "")
                     lines.append(f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;height:1.3em'>{mark}</div>")
                 st.markdown("".join(lines), unsafe_allow_html=True)
+
+
+def pager(n_rows: int, page_size: int, key: str, noun: str = "rows", caption: bool = True) -> tuple[int, int]:
+    """A "page i of n" control for a long list; returns the ``(start, stop)`` rows of the chosen page.
+
+    Draws nothing but the label when everything fits on one page. The page is kept in ``key`` (a ``w:`` key
+    survives page switches) and moved back into range when the list shrinks (a search, a new selection).
+    """
+    pages = paging.page_count(n_rows, page_size)
+    page = paging.clamp_page(st.session_state.get(key, 1), n_rows, page_size)
+    st.session_state[key] = page
+    if pages > 1:
+        page = int(st.number_input("Page", min_value=1, max_value=pages, step=1, key=key,
+                                   help=f"{pages:,} pages of {page_size}"))
+    if caption or pages > 1:
+        st.caption(paging.page_label(page, n_rows, page_size, noun=noun))
+    return paging.page_bounds(page, n_rows, page_size)
 
 
 def _error_slots() -> dict[str, Any]:

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mmrec_core import viz
-from mmrec_core.ui import components, state
+from mmrec_core.ui import components, loaders, state
 
 PAGE_SIZE = 24
 
 
 def item_table(ds: Any) -> pd.DataFrame:
-    """Items with their review count and mean rating in the loaded reviews (plus demo truth columns)."""
+    """Items with their review count and mean rating in the loaded reviews (plus demo truth columns).
+
+    Built once per data set (a group-by over 1 M reviews is not free on every rerun) and shared between
+    reruns and pages: treat it as read-only and copy before adding a column.
+    """
+    return loaders.memo("item-table", (ds.fingerprint,), lambda: _item_table(ds)).value
+
+
+def search_rows(items: pd.DataFrame, query: str, limit: int) -> np.ndarray:
+    """Row numbers of at most ``limit`` items whose title or id contains ``query`` (case-insensitive), in
+    catalogue order; the first ``limit`` rows for an empty query."""
+    q = query.strip()
+    if not q:
+        return np.arange(min(limit, len(items)))
+    hit = (items["title"].fillna("").str.contains(q, case=False, regex=False)
+           | items["item_id"].astype(str).str.contains(q, case=False, regex=False))
+    return np.flatnonzero(hit.to_numpy())[:limit]
+
+
+def _item_table(ds: Any) -> pd.DataFrame:
     stats = ds.reviews.groupby("item_id")["rating"].agg(reviews="count", mean_rating="mean")
     items = ds.items.merge(stats, left_on="item_id", right_index=True, how="left")
     truth = getattr(ds, "truth", None)
@@ -53,11 +73,10 @@ def gallery(ds: Any) -> None:
         items = items.sort_values("reviews", ascending=False, kind="stable")
     elif order in ("best rated", "worst rated"):
         items = items.sort_values("mean_rating", ascending=order == "worst rated", kind="stable", na_position="last")
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    page = c3.number_input(f"Page (of {pages})", 1, pages, key="w:gallery-page") if pages > 1 else 1
-    page = min(int(page), pages)
     st.caption(f"{len(items):,} products" + (f" matching '{query.strip()}'" if query.strip() else ""))
-    shown = items.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].copy()
+    with c3:
+        start, stop = components.pager(len(items), PAGE_SIZE, key="w:gallery-page", noun="products", caption=False)
+    shown = items.iloc[start:stop].copy()
     shown["info"] = [f"{n} reviews · {r:.1f}★" if n else "no reviews" for n, r in
                      zip(shown["reviews"], shown["mean_rating"].fillna(0), strict=True)]
     components.image_grid(shown, columns=6, caption_cols=("title", "info"), rating_col="mean_rating")

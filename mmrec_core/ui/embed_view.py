@@ -12,6 +12,9 @@ from mmrec_core import projection, viz
 from mmrec_core.ui import components, data_view, loaders, state
 
 COLOUR_OPTIONS = ("kind", "colour", "pattern", "main_category", "mean_rating", "user cluster")
+MAP_SEED = 0  # the map's sample and its projection: the same points on every rerun and every server
+SELECTION_PAGE = 12  # pictures of the selected points per page
+PICK_OPTIONS = 200  # products listed in the neighbours picker at once
 
 
 def summary(emb: Any) -> None:
@@ -30,26 +33,34 @@ def summary(emb: Any) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _clusters(data_key: Any, embed_key: Any, fusion: str, _ds: Any, _features: np.ndarray) -> np.ndarray:
+    from scipy.sparse import csr_matrix
+
     from mmrec_core.data.interactions import Interactions
 
     inter = Interactions.from_dataset(_ds)
     pos = inter.labels.astype(bool)
-    n_users, d = inter.n_users, _features.shape[1]
-    sums = np.zeros((n_users, d), dtype=np.float32)
-    np.add.at(sums, inter.users[pos], _features[inter.items[pos]])
-    counts = np.bincount(inter.users[pos], minlength=n_users)[:, None]
-    profiles = sums / np.maximum(counts, 1)
-    return projection.audience_clusters(profiles, inter.users[pos], inter.items[pos], inter.n_items)
+    users, items = inter.users[pos], inter.items[pos]
+    # a sparse users x items product: np.add.at over a million liked items takes tens of seconds
+    likes = csr_matrix((np.ones(len(users), dtype=np.float32), (users, items)), shape=(inter.n_users, inter.n_items))
+    counts = np.asarray(likes.sum(axis=1)).reshape(-1, 1)
+    profiles = np.asarray(likes @ _features) / np.maximum(counts, 1)
+    return projection.audience_clusters(profiles, users, items, inter.n_items)
 
 
 def fused(emb: Any, fusion: str) -> Any:
+    """The fused vectors, built once per (data, encoder settings, fusion): 100 K x 656 floats is not free."""
     from mmrec_core.embeddings import fuse
 
-    return fuse(emb, fusion)
+    key = (state.get(state.DATA), state.get(state.EMBED), emb.identity, len(emb.item_ids), fusion)
+    return loaders.memo("fused", key, lambda: fuse(emb, fusion)).value
 
 
 def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
-    """Map controls, the scatter (click or lasso points) and the pictures of the selection."""
+    """Map controls, the scatter (click or lasso points) and the pictures of the selection, a page at a time.
+
+    Beyond :data:`viz.MAP_POINTS` items the map shows a seeded sample and the projection is fitted on that
+    sample only (the same rows on every rerun), so a 100 K catalogue maps in seconds.
+    """
     data, embed = state.get(state.DATA), state.get(state.EMBED)
     items = data_view.item_table(ds)
     options = [c for c in COLOUR_OPTIONS if c in items.columns or c == "user cluster"]
@@ -63,28 +74,60 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
                 "Rerun in a few seconds for UMAP.", icon=":material/hourglass_top:")
         method = "pca"
     vectors = fused(emb, fusion).features
-    with st.spinner(f"Projecting with {method.upper()} ..."):
-        coords = loaders.load_projection(data, embed, fusion, method, vectors).value
+    sample = viz.sample_rows(len(items), viz.MAP_POINTS, MAP_SEED)
+    with st.spinner(f"Projecting {len(sample):,} items with {method.upper()} ..."):
+        coords = loaders.load_projection(data, embed, fusion, method, vectors[sample], seed=MAP_SEED,
+                                         points=len(sample)).value
+    shown = items
     if colour == "user cluster":
-        items["user cluster"] = [f"cluster {c}" if c >= 0 else "no fans" for c in
-                                 _clusters(data, embed, fusion, ds, vectors)]
-    fig = viz.embedding_map(coords, items, color_by=colour, title=f"Catalogue map ({method.upper()}, {fusion})")
+        shown = items.copy()  # the item table is shared between reruns: never add columns to it
+        with st.spinner("Clustering users by taste ..."):
+            clusters = _clusters(data, embed, fusion, ds, vectors)
+        shown["user cluster"] = [f"cluster {c}" if c >= 0 else "no fans" for c in clusters]
+    fig = viz.embedding_map(coords, shown, color_by=colour, title=f"Catalogue map ({method.upper()}, {fusion})",
+                            max_points=viz.MAP_POINTS, seed=MAP_SEED)
     event = st.plotly_chart(fig, key="catalogue-map", on_select="rerun", selection_mode=("points", "box", "lasso"))
+    st.caption(map_note(len(sample), len(items), method))
     rows = sorted({int(p["customdata"][0]) for p in (event.selection.points if event else []) if p.get("customdata")})
     if rows:
-        st.caption(f"{len(rows)} selected" + (" (showing the first 12)" if len(rows) > 12 else ""))
-        components.image_grid(items.iloc[rows[:12]], columns=6, caption_cols=("title", colour))
+        st.caption(f"{len(rows):,} selected")
+        start, stop = components.pager(len(rows), SELECTION_PAGE, key="w:map-selection-page", noun="selected")
+        components.image_grid(shown.iloc[rows[start:stop]], columns=6, caption_cols=("title", colour))
     else:
         st.caption("Click a point, or drag a box or lasso, to see those products' pictures and titles here.")
     return items
 
 
+def map_note(shown: int, total: int, method: str) -> str:
+    """What the map shows and what the projection was fitted on (the caption under the chart)."""
+    if shown >= total:
+        return f"All {total:,} items, {method.upper()} fitted on all of them."
+    return (f"{viz.sample_caption(shown, total)}: {method.upper()} was fitted on these {shown:,} items only (seed "
+            f"{MAP_SEED}, the same points on every rerun); the other {total - shown:,} are not projected. Use "
+            "Nearest neighbours below to reach any item.")
+
+
 def neighbours(items: pd.DataFrame, emb: Any, fusion: str) -> None:
-    """Pick a product, see the 8 closest by cosine on the fused vectors, as a picture strip."""
+    """Find a product by title or id, see the 8 closest by cosine on the fused vectors, as a picture strip.
+
+    The picker lists at most :data:`PICK_OPTIONS` matches: a selectbox of 100 K options is slow to send and to open.
+    """
     f = fused(emb, fusion)
-    labels = (items["title"].fillna("(no title)").str.slice(0, 70) + "  ·  " + items["item_id"]).tolist()
-    pick = st.selectbox("Product", range(len(items)), format_func=lambda i: labels[i],
-                        key=state.widget_default("w:nn-item", 0))
+    query = st.text_input("Find a product (title or id)", key=state.widget_default("w:nn-q", ""),
+                          placeholder="e.g. linen shirt")
+    matches = data_view.search_rows(items, query, limit=PICK_OPTIONS)
+    if not len(matches):
+        st.info(f"No product matches '{query.strip()}'.")
+        return
+    if st.session_state.get("w:nn-item") not in set(matches.tolist()):
+        st.session_state["w:nn-item"] = int(matches[0])  # the list changed under the old pick
+    titles = items["title"].fillna("(no title)").astype(str)
+    ids = items["item_id"].astype(str)
+    pick = st.selectbox("Product", matches.tolist(), format_func=lambda i: f"{titles.iat[i][:70]}  ·  {ids.iat[i]}",
+                        key="w:nn-item")
+    if len(matches) < len(items):
+        st.caption(f"{len(matches):,} products listed" + (f" matching '{query.strip()}'" if query.strip() else
+                   f" of {len(items):,}") + "; search by title or id to reach any other.")
     pick = min(int(pick), len(items) - 1)
     idx, sims = projection.nearest_neighbours(f.features, pick, k=8, valid=f.has_features)
     left, right = st.columns([1, 5])

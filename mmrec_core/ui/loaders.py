@@ -70,10 +70,13 @@ def load_embeddings(data: DataConfig, dataset: Any, embed: EmbedConfig, images: 
 
 
 def load_projection(data: DataConfig, embed: EmbedConfig, fusion: str, method: str, vectors: Any,
-                    seed: int = 0) -> Loaded:
+                    seed: int = 0, points: int | None = None) -> Loaded:
+    """2-D coordinates of ``vectors``; ``points`` (the map's sample size) is part of the key, since the caller
+    passes the sampled rows' vectors only."""
     from mmrec_core.projection import project
 
-    return memo("projection", (data, embed, fusion, method, seed), lambda: project(vectors, method=method, seed=seed))
+    return memo("projection", (data, embed, fusion, method, seed, points),
+                lambda: project(vectors, method=method, seed=seed))
 
 
 @st.cache_data(show_spinner=False, ttl=15)

@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mmrec_core import viz
 from mmrec_core.ui import components, data_view, loaders, state
+
+DISAGREE_USERS = 2_000  # users whose top-K lists are compared (a seeded sample beyond that): 125 K is minutes
+SEARCH_OPTIONS = 200  # matching users listed at once
+HISTORY_PAGE = 12  # pictures of a user's history per page
 
 
 def trained_models(result: Any) -> dict[str, Any]:
@@ -49,6 +54,15 @@ def _tops(run: dict[str, Any], users: np.ndarray, k: int) -> dict[str, np.ndarra
         name: ranker.recommend(users, k)[0] for name, ranker in models.items()}).value
 
 
+def search_users(ids: np.ndarray, users: np.ndarray, query: str, limit: int) -> np.ndarray:
+    """The first ``limit`` of ``users`` (indices into ``ids``) whose id contains ``query``, case-insensitive."""
+    q = query.strip()
+    if not q:
+        return users[:limit]
+    hit = pd.Series(ids[users]).astype(str).str.contains(q, case=False, regex=False).to_numpy()
+    return users[hit][:limit]
+
+
 def pick_user(run: dict[str, Any], ds: Any, k: int) -> int | None:
     """Search, random or "where models disagree"; returns a user index of the run's interactions."""
     data = _data(run, ds)
@@ -58,19 +72,26 @@ def pick_user(run: dict[str, Any], ds: Any, k: int) -> int | None:
                                key=state.widget_default("w:rec-how", "where models disagree")) or "random"
     if how == "search":
         query = st.text_input("User id contains", key=state.widget_default("w:rec-q", ""))
-        matches = [u for u in test_users if query.strip().lower() in ids[u].lower()][:200]
-        if not matches:
+        matches = search_users(ids, test_users, query, SEARCH_OPTIONS)
+        if not len(matches):
             st.info("No evaluated user matches.")
             return None
-        return int(st.selectbox("User", matches, format_func=lambda u: ids[u], key="w:rec-search-user"))
+        if len(matches) == SEARCH_OPTIONS:
+            st.caption(f"The first {SEARCH_OPTIONS} of {len(test_users):,} evaluated users that match; type more of an "
+                       "id to narrow them.")
+        return int(st.selectbox("User", matches.tolist(), format_func=lambda u: ids[u], key="w:rec-search-user"))
     if how == "random":
         if st.button("Another random user", key="rec-random") or "rec_random_user" not in st.session_state:
             st.session_state["rec_random_user"] = int(np.random.default_rng().choice(test_users))
         return int(st.session_state["rec_random_user"])
-    tops = _tops(run, test_users, k)
-    order = np.argsort(-disagreement(tops), kind="stable")[:20]
-    choices = [int(test_users[i]) for i in order]
-    score = dict(zip(choices, disagreement(tops)[order], strict=True))
+    pool = test_users[viz.sample_rows(len(test_users), DISAGREE_USERS, seed=0)]
+    if len(pool) < len(test_users):
+        st.caption(f"Compared on a seeded sample of {len(pool):,} of the {len(test_users):,} evaluated users.")
+    tops = _tops(run, pool, k)
+    spread = disagreement(tops)
+    order = np.argsort(-spread, kind="stable")[:20]
+    choices = [int(pool[i]) for i in order]
+    score = dict(zip(choices, spread[order], strict=True))
     return int(st.selectbox("Users where the models' top-K lists overlap least", choices,
                             format_func=lambda u: f"{ids[u]}  (disagreement {score[u]:.2f})", key="w:rec-disagree-user"))
 
@@ -92,7 +113,11 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
     held = {int(inter.items[r]): float(inter.ratings[r]) for r in rows if r in test_rows}
     st.markdown(f"**History of {uid}**: {len(rows)} reviews, {len(held)} held out for testing")
     grid = history.join(items[["title", "image_url"]], on="item_id")
-    components.image_grid(grid.head(12), columns=6, caption_cols=("title", "part"), rating_col="rating")
+    if st.session_state.get("rec_history_user") != user:  # another user's history starts on its first page
+        st.session_state["rec_history_user"] = user
+        st.session_state["w:rec-history-page"] = 1
+    start, stop = components.pager(len(grid), HISTORY_PAGE, key="w:rec-history-page", noun="reviews", caption=False)
+    components.image_grid(grid.iloc[start:stop], columns=6, caption_cols=("title", "part"), rating_col="rating")
     st.markdown(f"**Top-{k} per model** (train items excluded; ✓ = an item the user reviewed in the held-out part)")
     models = trained_models(run["result"])
     names = list(models)

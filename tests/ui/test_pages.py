@@ -112,9 +112,60 @@ def test_embeddings_page_computes_maps_and_finds_neighbours(app):
     assert {t["type"] for t in spec["data"]} <= {"scatter", "scattergl"}
     assert sum(len(values(t["x"])) for t in spec["data"]) == 60
     assert "Catalogue map" in spec["layout"]["title"]["text"]
+    assert "all 60 items shown" in spec["layout"]["title"]["text"]
     # the neighbour strip: the chosen product and its 8 nearest, each with a cosine similarity
     assert sum("cosine" in m.value for m in at.markdown) == 8
     assert len(at.get("image")) >= 9
+
+
+def test_data_page_gallery_pages_through_the_catalogue(app):
+    at = healthy(app.run())
+    assert "page 1 of 3 · products 1-24 of 60" in text_of(at)
+    first = [m.value for m in at.markdown if "title=" in m.value]
+    at = healthy(at.number_input(key="w:gallery-page").set_value(3).run())
+    assert "page 3 of 3 · products 49-60 of 60" in text_of(at)
+    last = [m.value for m in at.markdown if "title=" in m.value]
+    assert len(first) == 24 and len(last) == 12, "a full first page and the 12 left over on the last"
+    assert not set(first) & set(last)
+    # a search that leaves one page moves the pager back into range
+    at = healthy(at.text_input(key="w:gallery-q").input("a").run())
+    assert at.number_input(key="w:gallery-page").value <= 3
+
+
+def test_embeddings_map_samples_a_large_catalogue_and_says_so(app, monkeypatch):
+    from mmrec_core import viz
+
+    monkeypatch.setattr(viz, "MAP_POINTS", 25)  # the 60-item demo stands in for a catalogue over the limit
+    at = embedded(app)
+    spec = chart(at, "catalogue-map")
+    assert {t["type"] for t in spec["data"]} == {"scattergl"}
+    rows = sorted(int(c[0]) for t in spec["data"] for c in t["customdata"])
+    assert rows == viz.sample_rows(60, 25, seed=0).tolist(), "the seeded sample, the same on every rerun"
+    assert "25 of 60 items shown (seeded sample)" in spec["layout"]["title"]["text"]
+    assert "fitted on these 25 items only" in text_of(at)
+    at = healthy(at.run())
+    assert sorted(int(c[0]) for t in chart(at, "catalogue-map")["data"] for c in t["customdata"]) == rows
+
+
+def test_embeddings_map_colours_items_by_their_fans_cluster(app):
+    at = embedded(app)
+    at = healthy(at.selectbox(key="w:map-colour").set_value("user cluster").run())
+    names = {t["name"] for t in chart(at, "catalogue-map")["data"]}
+    assert names and names <= {f"cluster {k}" for k in range(6)} | {"no fans"}
+    assert len(names - {"no fans"}) >= 2, "the demo's users fall into several taste clusters"
+
+
+def test_embeddings_neighbours_picker_searches_titles_and_ids(app):
+    at = embedded(app)
+    picker = at.selectbox(key="w:nn-item")
+    assert len(picker.options) == 60
+    wanted = picker.options[17].split("  ·  ")[-1]  # an item id
+    at = healthy(at.text_input(key="w:nn-q").input(wanted.lower()).run())
+    picker = at.selectbox(key="w:nn-item")
+    assert [o.split("  ·  ")[-1] for o in picker.options] == [wanted]
+    assert sum("cosine" in m.value for m in at.markdown) == 8
+    at = healthy(at.text_input(key="w:nn-q").input("no such product zzz").run())
+    assert any("No product matches" in i.value for i in at.info)
 
 
 def test_rankers_page_trains_every_model_and_offers_downloads(app):
