@@ -14,7 +14,8 @@ the largest sample inside its time window. Prints one JSON object, writes it to
 the number of reviews, log-log) with the test browser (Chromium), since no plotting package that writes
 pictures is a dependency.
 
-Usage: ``python benchmarks/bench_scale.py [--sizes tiny,small,medium,large] [--encoder classic]``.
+Usage: ``python benchmarks/bench_scale.py [--sizes tiny,small,medium,large] [--encoder classic]``; sizes run
+separately merge with ``--combine a.json b.json``.
 """
 
 from __future__ import annotations
@@ -157,7 +158,16 @@ def main() -> None:
     parser.add_argument("--encoder", default="classic")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale.json"))
     parser.add_argument("--figure", default=str(ROOT / "benchmarks" / "figures" / "scale.png"))
+    parser.add_argument("--combine", nargs="+", metavar="JSON",
+                        help="run nothing: merge the sizes of earlier results files into --out and draw them")
     args = parser.parse_args()
+    if args.combine:
+        reports = [json.loads(Path(f).read_text()) for f in args.combine]
+        results = sorted((s for r in reports for s in r["sizes"]), key=lambda s: s["reviews"])
+        report = {**reports[0], "sizes": results}
+        Path(args.out).write_text(json.dumps(report, indent=1))
+        draw(results, Path(args.figure))
+        return
     sys.path.insert(0, str(ROOT))
     from mmrec_core.bench import machine
 
