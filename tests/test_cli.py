@@ -116,7 +116,7 @@ def test_write_default_round_trips(tmp_path, capsys):
     assert config.selection == SelectionConfig() and config.eval.max_users is None  # the small demos: full
     assert main(["study", "--write-default", str(tmp_path / "large.json"), "--size", "large"]) == 0
     large = load_config(StudyConfig, tmp_path / "large.json")
-    assert large.selection.trials == 1 and large.selection.max_users == 2_000 and large.eval.max_users == 10_000
+    assert large.selection.trials == 1 and large.selection.max_users == 2_000 and large.eval.max_users == 5_000
     assert large.train.batch_size == 1024 and large.fusions == config.fusions and large.models == config.models
 
 
