@@ -144,15 +144,20 @@ def test_known_rank_gives_known_ndcg():
     assert per["mrr@3"][1] == pytest.approx(0.5)
 
 
-def test_chunked_equals_unchunked():
-    rng = np.random.default_rng(0)
-    n_users, n_items, n = 300, 80, 4000
+def random_interactions(rng: np.random.Generator, n_users: int, n_items: int, n: int) -> Interactions:
+    """``n`` random (user, item, rating 1-5) rows, in time order."""
     ratings = rng.integers(1, 6, n).astype(np.float32)
-    inter = Interactions(
+    return Interactions(
         np.array([str(u) for u in range(n_users)]), np.array([str(i) for i in range(n_items)]),
         rng.integers(0, n_users, n), rng.integers(0, n_items, n), ratings,
         np.arange(n, dtype=np.int64), label(ratings),
     )  # fmt: skip
+
+
+def test_chunked_equals_unchunked():
+    rng = np.random.default_rng(0)
+    n_users, n_items, n = 300, 80, 4000
+    inter = random_interactions(rng, n_users, n_items, n)
     perm = rng.permutation(n)
     split = Split(np.sort(perm[:3000]), np.sort(perm[3000:]), "random", 0)
     model = Fixed(rng.random((n_users, n_items)))
@@ -259,12 +264,7 @@ class FixedDot(Fixed):
 def test_dot_scorers_rank_through_the_engine_with_the_same_metrics():
     rng = np.random.default_rng(3)
     n_users, n_items, n = 200, 90, 3000
-    ratings = rng.integers(1, 6, n).astype(np.float32)
-    inter = Interactions(
-        np.array([str(u) for u in range(n_users)]), np.array([str(i) for i in range(n_items)]),
-        rng.integers(0, n_users, n), rng.integers(0, n_items, n), ratings,
-        np.arange(n, dtype=np.int64), label(ratings),
-    )  # fmt: skip
+    inter = random_interactions(rng, n_users, n_items, n)
     perm = rng.permutation(n)
     split = Split(np.sort(perm[:2200]), np.sort(perm[2200:]), "random", 0)
     # small integers: many equal scores, so the tie rule is exercised too
