@@ -220,8 +220,13 @@ class TrainConfig:
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
-    factors: int = 64  # bpr-mf / vbpr latent size
+    factors: int = 64  # bpr-mf / vbpr / lightgcn / freedom latent size
     hidden: int = 128  # mlp-bpr hidden layer
+    layers: int = 2  # lightgcn / freedom: propagation layers on the user-item graph (0 = matrix factorisation)
+    knn: int = 10  # freedom: neighbours of each item in each modality's item-item graph
+    edge_dropout: float = 0.8  # freedom: share of user-item edges pruned each epoch (low-degree edges kept more)
+    align_weight: float = 1e-4  # freedom: weight of the BPR terms that align users with each modality's vectors
+    image_weight: float = 0.1  # freedom: the picture graph's share of the fused item-item graph
     negatives: str = "sampled"  # bpr-mf / vbpr: "sampled" (unobserved items) or "explicit" (study pairs)
     seed: int = 42
     device: str = "auto"
@@ -240,6 +245,11 @@ rules(
     weight_decay=number(0, 10),
     factors=integer(1, 16_384),
     hidden=integer(1, 16_384),
+    layers=integer(0, 16),
+    knn=integer(1, 1_000),
+    edge_dropout=number(0, 1, hi_open=True),
+    align_weight=number(0, 100),
+    image_weight=number(0, 1),
     negatives=one_of("negatives mode", NEGATIVES),
     seed=SEED,
     device=DEVICE,

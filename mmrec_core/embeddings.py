@@ -76,11 +76,17 @@ class ItemEmbeddings:
 
 @dataclass
 class Fused:
-    """Item features after fusion; ``text_fallback`` counts items that got only their text part."""
+    """Item features after fusion; ``text_fallback`` counts items that got only their text part.
+
+    ``modalities`` keeps the setting's vectors unfused, ``{"text": (vectors, has), "image": (vectors, has)}``
+    (one entry for ``text`` or ``image``, both for ``concat`` and ``mean``), for rankers that treat each
+    modality on its own (FREEDOM builds one item graph per modality).
+    """
 
     features: np.ndarray
     has_features: np.ndarray
     text_fallback: int
+    modalities: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 def get_encoder(config: EmbedConfig) -> Encoder:
@@ -329,10 +335,12 @@ def fuse(emb: ItemEmbeddings, mode: str) -> Fused:
     n = len(emb.item_ids)
     missing = ~emb.image_ok
     all_rows = np.ones(n, dtype=bool)
+    text = ("text", (emb.text, all_rows))
+    image = ("image", (emb.image, emb.image_ok))
     if mode == "text":
-        return Fused(emb.text.astype(np.float32, copy=True), all_rows, 0)
+        return Fused(emb.text.astype(np.float32, copy=True), all_rows, 0, dict([text]))
     if mode == "image":
-        return Fused(emb.image.astype(np.float32, copy=True), emb.image_ok.copy(), 0)
+        return Fused(emb.image.astype(np.float32, copy=True), emb.image_ok.copy(), 0, dict([image]))
     if mode == "mean":
         if not emb.shared_space or emb.text.shape[1] != emb.image.shape[1]:
             raise ValueError(
@@ -340,9 +348,9 @@ def fuse(emb: ItemEmbeddings, mode: str) -> Fused:
                 f"{emb.text.shape[1]}-d text and {emb.image.shape[1]}-d image vectors: choose concat"
             )
         features = np.where(missing[:, None], emb.text, (emb.text + emb.image) / 2).astype(np.float32)
-        return Fused(features, all_rows, int(missing.sum()))
+        return Fused(features, all_rows, int(missing.sum()), dict([text, image]))
     if mode == "concat":
         # the same 1/sqrt(2) for every item keeps text halves comparable between items with and without a picture
         features = np.hstack([emb.text, emb.image]).astype(np.float32) / np.float32(math.sqrt(2))
-        return Fused(features, all_rows, int(missing.sum()))
+        return Fused(features, all_rows, int(missing.sum()), dict([text, image]))
     raise ValueError(f"unknown fusion {mode!r}; choose one of {list(FUSIONS)}")

@@ -182,6 +182,7 @@ def _fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoc
             data.inter, data.split,
             None if fused is None else fused.features, None if fused is None else fused.has_features,
             max_pairs_per_user=sc.max_pairs_per_user, seed=sc.seed,
+            modalities=None if fused is None else fused.modalities,
         )  # fmt: skip
         bars = _EpochBars(progress, key)
 
@@ -257,6 +258,7 @@ def _selected_fit(config: StudyConfig, data, setting: str, model: str, seed: int
             data.inter, data.split.for_validation(),
             None if fused is None else fused.features, None if fused is None else fused.has_features,
             max_pairs_per_user=sc.max_pairs_per_user, seed=sc.seed,
+            modalities=None if fused is None else fused.modalities,
         )  # fmt: skip
         validator = Validator(data.inter, data.split, config.selection, seed=sc.seed)
         chosen = select(model, base, fit_rd, validator, config.selection, explicit=explicit_fields(config.train),

@@ -95,7 +95,7 @@ BAD_VALUES = [
     ({"fusions": "text"}, 'fusions must be a list of strings, got "text"'),
     ({"fusions": ["text", "text"]}, "fusions lists a value twice"),
     ({"fusions": ["sum"]}, r"fusion 'sum' in fusions\[0\]"),
-    ({"models": ["lightgcn"]}, r"model 'lightgcn' in models\[0\]"),
+    ({"models": ["sasrec"]}, r"model 'sasrec' in models\[0\]"),
     ({"classifier": {"modalities": "text"}}, "classifier.modalities must be a list"),
     ({"classifier": {"modalities": ["audio"]}}, "classifier modality 'audio'"),
     ({"classifier": {"validation": "val"}}, "validation mode 'val' in classifier.validation"),

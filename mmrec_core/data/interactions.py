@@ -317,10 +317,15 @@ def ranking_data(
     *,
     max_pairs_per_user: int | None = 5,
     seed: int = 42,
+    modalities: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> RankingData:
-    """What a ranker trains on: every train row, Study A's train pairs, and the item content vectors."""
+    """What a ranker trains on: every train row, Study A's train pairs, and the item content vectors
+    (fused, and per modality when ``modalities`` is given: see :attr:`RankingData.modalities`)."""
     if item_features is not None and len(item_features) != inter.n_items:
         raise ValueError(f"item_features has {len(item_features)} rows for {inter.n_items} items")
+    for name, (vectors, has) in (modalities or {}).items():
+        if len(vectors) != inter.n_items or len(has) != inter.n_items:
+            raise ValueError(f"{name} vectors have {len(vectors)} rows for {inter.n_items} items")
     pairs = make_pairs(inter, split.train, max_pairs_per_user=max_pairs_per_user, seed=seed)
     tr = split.train
     return RankingData(
@@ -334,4 +339,5 @@ def ranking_data(
         pair_neg=pairs.neg,
         item_features=item_features,
         has_features=has_features,
+        modalities=modalities or None,
     )

@@ -33,6 +33,9 @@ class RankingData:
     item_features:
         ``(n_items, d)`` float32 content vectors (fused embeddings) or None for pure collaborative data;
         rows of items without an embedding are zero and ``has_features`` False there.
+    modalities:
+        The same setting's vectors unfused, ``{"text": (vectors, has), "image": (vectors, has)}``, for rankers
+        that treat each modality on its own (:meth:`modality_vectors`); None when only fused features exist.
     """
 
     n_users: int
@@ -45,6 +48,23 @@ class RankingData:
     pair_neg: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     item_features: np.ndarray | None = None
     has_features: np.ndarray | None = None
+    modalities: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+
+    def modality_vectors(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per-modality ``(vectors, has)``: :attr:`modalities`, or the fused features as one modality
+        (``"features"``) when the data carries no unfused vectors.
+
+        Raises
+        ------
+        ValueError
+            When the data has no item content at all.
+        """
+        if self.modalities:
+            return {name: (np.asarray(v, np.float32), np.asarray(h, bool)) for name, (v, h) in self.modalities.items()}
+        if self.item_features is None:
+            raise ValueError("this model needs item features (choose an encoder and fusion first)")
+        has = np.ones(self.n_items, bool) if self.has_features is None else np.asarray(self.has_features, bool)
+        return {"features": (np.asarray(self.item_features, np.float32), has)}
 
     def seen(self) -> sp.csr_matrix:
         """Train interactions as a ``(n_users, n_items)`` 0/1 CSR matrix (for exclude-seen)."""

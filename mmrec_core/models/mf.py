@@ -36,31 +36,11 @@ class BPRMFRanker(TorchRanker):
         return MFNet(data.n_users, data.n_items, self.config.factors)
 
     def _prepare(self, data: RankingData):
-        import torch
-
         from mmrec_core.losses import bpr_loss, l2_penalty
 
-        cfg, dev = self.config, self.device
-        if cfg.negatives not in NEGATIVES:
-            raise ValueError(f"negatives must be one of {NEGATIVES}, got {cfg.negatives!r}")
-        self.net = self._network(data).to(dev)
-        if cfg.negatives == "explicit":
-            users, pos, neg = (
-                as_tensor(a, dev, torch.int64) for a in (data.pair_users, data.pair_pos, data.pair_neg)
-            )
-            self._before_epoch = None
-        else:
-            keep = np.asarray(data.train_labels).astype(bool)
-            u_np, i_np = np.asarray(data.train_users)[keep], np.asarray(data.train_items)[keep]
-            users, pos = as_tensor(u_np, dev, torch.int64), as_tensor(i_np, dev, torch.int64)
-            sampler = NegativeSampler(u_np, i_np, data.n_items, dev, seed=cfg.seed)
-            neg = torch.zeros_like(pos)
-
-            def resample(epoch: int) -> None:
-                neg.copy_(sampler.sample(users))
-
-            self._before_epoch = resample
-        net, reg = self.net, cfg.weight_decay
+        self.net = self._network(data).to(self.device)
+        users, pos, neg, self._before_epoch = self._triples(data)
+        net, reg = self.net, self.config.weight_decay
 
         def step(idx: torch.Tensor) -> torch.Tensor:
             u, i, j = users[idx], pos[idx], neg[idx]
@@ -70,6 +50,30 @@ class BPRMFRanker(TorchRanker):
             return loss
 
         return len(users), step
+
+    def _triples(self, data: RankingData):
+        """``(users, pos, neg)`` training tensors on the device, and the before-epoch hook that redraws the
+        sampled negatives (None for the study's explicit pairs)."""
+        import torch
+
+        cfg, dev = self.config, self.device
+        if cfg.negatives not in NEGATIVES:
+            raise ValueError(f"negatives must be one of {NEGATIVES}, got {cfg.negatives!r}")
+        if cfg.negatives == "explicit":
+            users, pos, neg = (
+                as_tensor(a, dev, torch.int64) for a in (data.pair_users, data.pair_pos, data.pair_neg)
+            )
+            return users, pos, neg, None
+        keep = np.asarray(data.train_labels).astype(bool)
+        u_np, i_np = np.asarray(data.train_users)[keep], np.asarray(data.train_items)[keep]
+        users, pos = as_tensor(u_np, dev, torch.int64), as_tensor(i_np, dev, torch.int64)
+        sampler = NegativeSampler(u_np, i_np, data.n_items, dev, seed=cfg.seed)
+        neg = torch.zeros_like(pos)
+
+        def resample(epoch: int) -> None:
+            neg.copy_(sampler.sample(users))
+
+        return users, pos, neg, resample
 
     def dot_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The network's augmented factors (:meth:`MFNet.dot_vectors`); None before ``fit``."""

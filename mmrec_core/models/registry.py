@@ -10,6 +10,8 @@ import dataclasses
 from mmrec_core.config import TrainConfig
 from mmrec_core.models.base import Ranker
 from mmrec_core.models.dot import DotRanker
+from mmrec_core.models.freedom import FREEDOMRanker
+from mmrec_core.models.lightgcn import LightGCNRanker
 from mmrec_core.models.mf import BPRMFRanker
 from mmrec_core.models.mlp_bpr import MLPBPRRanker
 from mmrec_core.models.popularity import PopularityRanker
@@ -21,6 +23,8 @@ RANKERS: dict[str, type[Ranker]] = {
     "mlp-bpr": MLPBPRRanker,
     "bpr-mf": BPRMFRanker,
     "vbpr": VBPRRanker,
+    "lightgcn": LightGCNRanker,
+    "freedom": FREEDOMRanker,
 }
 
 DEFAULT_OVERRIDES: dict[str, dict[str, object]] = {
@@ -31,6 +35,8 @@ DEFAULT_OVERRIDES: dict[str, dict[str, object]] = {
     "mlp-bpr": {"batch_size": 32},
     "bpr-mf": {"epochs": 60, "lr": 1e-3, "weight_decay": 1e-2},
     "vbpr": {"epochs": 60, "lr": 1e-3, "weight_decay": 1e-2},
+    "lightgcn": {"epochs": 60, "lr": 1e-3, "weight_decay": 1e-4},
+    "freedom": {"epochs": 60, "lr": 1e-3},
 }
 """Per-model ``TrainConfig`` fields applied by :func:`default_config` (and by ``create_ranker`` without config)."""
 
@@ -41,6 +47,8 @@ SEARCH_SPACES: dict[str, tuple[tuple[str, tuple[object, ...]], ...]] = {
     "mlp-bpr": (("lr", (1e-3, 3e-3)),),
     "bpr-mf": (("weight_decay", (1e-2, 3e-2, 1e-3)), ("lr", (1e-3, 3e-3)), ("factors", (64, 128))),
     "vbpr": (("weight_decay", (1e-2, 3e-2, 1e-3)), ("lr", (1e-3, 3e-3)), ("factors", (64, 128))),
+    "lightgcn": (("weight_decay", (1e-4, 1e-3, 1e-2)), ("layers", (2, 3, 1))),
+    "freedom": (("edge_dropout", (0.8, 0.9, 0.5)), ("align_weight", (1e-4, 1e-3, 0.0))),
 }
 """The settings model selection searches, per model (models not listed are only early-stopped)."""
 

@@ -62,9 +62,10 @@ def test_vbpr_score_formula_and_missing_features():
 
 
 def test_registry():
-    assert list(RANKERS) == ["popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr"]
+    assert list(RANKERS) == ["popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom"]
     info = {name: needs for name, _label, _desc, needs in ranker_info()}
-    assert info == {"popularity": False, "dot": True, "mlp-bpr": True, "bpr-mf": False, "vbpr": True}
+    assert info == {"popularity": False, "dot": True, "mlp-bpr": True, "bpr-mf": False, "vbpr": True,
+                    "lightgcn": False, "freedom": True}
     assert all(label and desc for _n, label, desc, _f in ranker_info())
     assert create_ranker("bpr-mf").config.epochs == DEFAULT_OVERRIDES["bpr-mf"]["epochs"]
     assert create_ranker("mlp-bpr").config == TrainConfig(batch_size=32)  # the study's settings, batches of 32

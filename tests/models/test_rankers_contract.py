@@ -152,7 +152,7 @@ def test_learns_on_another_seed():
     assert vbpr > pop + 0.1
 
 
-DOT_SCORERS = ("popularity", "dot", "bpr-mf", "vbpr")
+DOT_SCORERS = ("popularity", "dot", "bpr-mf", "vbpr", "lightgcn", "freedom")
 
 
 @pytest.mark.parametrize("name", NAMES)

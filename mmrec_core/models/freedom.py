@@ -1,0 +1,81 @@
+"""FREEDOM: frozen modality item-item graphs and a pruned user-item graph (Zhou & Shen, ACM MM 2023)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mmrec_core.models.base import RankingData
+from mmrec_core.models.lightgcn import LightGCNRanker
+from mmrec_core.models.neural import as_tensor
+
+
+class FREEDOMRanker(LightGCNRanker):
+    """LightGCN on a user-item graph pruned afresh each epoch, plus item ID embeddings smoothed over a frozen
+    item-item graph: each modality's kNN graph of its vectors, fused (``image_weight`` for pictures). The loss
+    adds, per modality, a BPR term of the user against the item's projected vectors (``align_weight``).
+
+    Uses ``TrainConfig``: factors, layers (user-item propagation; FREEDOM's default 2), knn (neighbours per
+    item, 10), edge_dropout (share of edges pruned each epoch, 0.8 or 0.9 in the paper), align_weight
+    (FREEDOM's lambda), image_weight (0.1), epochs, lr, batch_size, weight_decay (0: FREEDOM has no L2 term),
+    negatives, seed, device. Scoring uses the whole user-item graph, as FREEDOM's evaluation does.
+
+    It reads ``RankingData.modalities`` (the setting's text and picture vectors unfused: one graph each) or,
+    without them, the fused features as one modality.
+    """
+
+    name = "freedom"
+    label = "FREEDOM"
+    description = ("Multimodal graph model: LightGCN plus items smoothed over frozen text and picture kNN "
+                   "graphs, with a pruned user-item graph (Zhou & Shen 2023).")
+    needs_features = True
+
+    def _network(self, data: RankingData):
+        import torch
+
+        from mmrec_core.models.graph_nets import FREEDOMNet
+        from mmrec_core.models.graphs import bipartite_adjacency, fused_item_graph, knn_adjacency, knn_edges
+
+        cfg, dev = self.config, self.device
+        users, items = self._graph_edges = self._edges(data)
+        modalities = data.modality_vectors()
+        graphs = {name: knn_adjacency(*knn_edges(vectors, cfg.knn, has), data.n_items, dev)
+                  for name, (vectors, has) in modalities.items()}
+        item_graph = fused_item_graph(graphs, cfg.image_weight)
+        tensors = {
+            name: (as_tensor(vectors * has[:, None], dev, torch.float32), as_tensor(has, dev, torch.float32))
+            for name, (vectors, has) in modalities.items()
+        }  # fmt: skip
+        adjacency = bipartite_adjacency(users, items, data.n_users, data.n_items)
+        return FREEDOMNet(data.n_users, data.n_items, cfg.factors, cfg.layers, adjacency, item_graph, tensors)
+
+    def _epoch_hook(self, resample: Callable[[int], None] | None) -> Callable[[int], None]:
+        import torch
+
+        from mmrec_core.models.graphs import pruned_adjacency
+
+        cfg = self.config
+        users, items = self._graph_edges
+        generator = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        n_users, n_items = self.net.n_users, self.net.n_items
+
+        def before(epoch: int) -> None:
+            if resample is not None:
+                resample(epoch)
+            self._train_adjacency = pruned_adjacency(users, items, n_users, n_items, cfg.edge_dropout, generator)
+
+        return before
+
+    def _extra_loss(self, final_users, users, pos, neg):
+        import torch.nn.functional as F
+
+        weight = self.config.align_weight
+        if weight <= 0:
+            return 0.0
+        total = 0.0
+        for k in range(len(self.net.names)):
+            vec_pos, has_pos = self.net.project(k, pos)
+            vec_neg, has_neg = self.net.project(k, neg)
+            mask = has_pos * has_neg  # a pair whose item lacks this modality's vector says nothing about it
+            margin = (final_users * vec_neg).sum(-1) - (final_users * vec_pos).sum(-1)
+            total = total + (F.softplus(margin) * mask).sum() / mask.sum().clamp(min=1.0)
+        return weight * total
