@@ -424,7 +424,7 @@ class StudyConfig:
     split: SplitConfig = field(default_factory=SplitConfig)
     embed: EmbedConfig = field(default_factory=EmbedConfig)
     fusions: tuple[str, ...] = ("concat", "text", "image")
-    models: tuple[str, ...] = ("popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr")
+    models: tuple[str, ...] = ("popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom")
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     seeds: tuple[int, ...] = (42,)

@@ -93,7 +93,7 @@ def test_unknown_field_exits_2_with_one_line(tmp_path):
         (None, "no such file"),
         ("{not json", "not valid JSON"),
         (json.dumps({"fusions": ["mean"], "embed": {"encoder": "classic"}}), "mean"),
-        (json.dumps({"models": ["lightgcn"]}), "lightgcn"),
+        (json.dumps({"models": ["sasrec"]}), "sasrec"),
     ],
 )
 def test_bad_configs_exit_2_in_process(tmp_path, capsys, content, match):

@@ -14,7 +14,7 @@ import pytest
 from mmrec_core.config import SELECTION_BUDGETS, ClassifierConfig, DataConfig, EmbedConfig, StudyConfig
 from mmrec_core.study import run_study
 
-LEARNED = ("dot", "mlp-bpr", "bpr-mf", "vbpr")
+LEARNED = ("dot", "mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom")
 CONTENT = ("dot", "mlp-bpr", "vbpr")
 MARGIN = 0.02  # NDCG@10 points; observed gaps are several times larger
 QUICK = SELECTION_BUDGETS["quick"]  # each model's own settings, early-stopped on validation (the dashboard's)
@@ -49,7 +49,7 @@ def image_only_run():
 
 @pytest.mark.parametrize("model", LEARNED)
 def test_every_learned_ranker_beats_popularity(default_run, model):
-    setting = "none" if model == "bpr-mf" else "concat"
+    setting = "none" if model in ("bpr-mf", "lightgcn") else "concat"
     assert ndcg(default_run, setting, model) > ndcg(default_run, "none", "popularity") + MARGIN
 
 

@@ -51,7 +51,7 @@ class FREEDOMRanker(LightGCNRanker):
     def _epoch_hook(self, resample: Callable[[int], None] | None) -> Callable[[int], None]:
         import torch
 
-        from mmrec_core.models.graphs import pruned_adjacency
+        from mmrec_core.models.graphs import for_products, pruned_adjacency
 
         cfg = self.config
         users, items = self._graph_edges
@@ -61,7 +61,8 @@ class FREEDOMRanker(LightGCNRanker):
         def before(epoch: int) -> None:
             if resample is not None:
                 resample(epoch)
-            self._train_adjacency = pruned_adjacency(users, items, n_users, n_items, cfg.edge_dropout, generator)
+            pruned = pruned_adjacency(users, items, n_users, n_items, cfg.edge_dropout, generator)
+            self._train_adjacency = for_products(pruned)
 
         return before
 

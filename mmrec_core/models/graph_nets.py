@@ -11,12 +11,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mmrec_core.models.graphs import for_products
+
 
 class LightGCNNet(nn.Module):
     """LightGCN (He et al., SIGIR 2020): ``E^(l+1) = A_hat E^(l)``, final embeddings the mean of layers 0..L.
 
-    ``adjacency`` is the normalised user-item graph (:func:`~mmrec_core.models.graphs.bipartite_adjacency`),
-    a non-persistent buffer: early stopping keeps the learned tables only. With ``layers=0`` the final
+    ``adjacency`` is the normalised user-item graph (:func:`~mmrec_core.models.graphs.bipartite_adjacency`,
+    kept as :func:`~mmrec_core.models.graphs.for_products` lays it out), a non-persistent buffer: early stopping keeps the learned tables only. With ``layers=0`` the final
     embeddings are the tables themselves: matrix factorisation without item biases. Tables start
     Xavier-uniform, as in LightGCN's and MMRec's code.
     """
@@ -28,7 +30,7 @@ class LightGCNNet(nn.Module):
         self.item = nn.Parameter(torch.empty(n_items, factors))
         nn.init.xavier_uniform_(self.user)
         nn.init.xavier_uniform_(self.item)
-        self.register_buffer("adjacency", adjacency, persistent=False)
+        self.register_buffer("adjacency", for_products(adjacency), persistent=False)
 
     def item_base(self) -> torch.Tensor:
         """The item rows entering the user-item propagation (the ID table)."""
@@ -71,7 +73,7 @@ class FREEDOMNet(LightGCNNet):
     def __init__(self, n_users: int, n_items: int, factors: int, layers: int, adjacency: torch.Tensor,
                  item_graph: torch.Tensor, modalities: dict[str, tuple[torch.Tensor, torch.Tensor]]):
         super().__init__(n_users, n_items, factors, layers, adjacency)
-        self.register_buffer("item_graph", item_graph, persistent=False)
+        self.register_buffer("item_graph", for_products(item_graph), persistent=False)
         self.names = list(modalities)
         self.proj = nn.ModuleDict()
         for k, (vectors, has) in enumerate(modalities.values()):

@@ -7,6 +7,7 @@ time follow the number of edges, never users x items or items x items.
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +16,16 @@ if TYPE_CHECKING:
     import torch
 
 EPS = 1e-7  # added to degrees before the inverse square root, as LightGCN's and FREEDOM's code do
+
+
+def for_products(adjacency: torch.Tensor) -> torch.Tensor:
+    """The graph in the layout ``torch.sparse.mm`` multiplies fastest: CSR on the CPU (forward and backward of
+    two layers on medium's graph took 26 ms against COO's 44 ms here), COO on an accelerator."""
+    if adjacency.device.type != "cpu":
+        return adjacency
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": the product and its gradient are tested
+        warnings.simplefilter("ignore", UserWarning)
+        return adjacency.to_sparse_csr()
 
 
 def unique_edges(users: np.ndarray, items: np.ndarray, n_items: int) -> tuple[np.ndarray, np.ndarray]:

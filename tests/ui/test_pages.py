@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
-RANKERS = ("popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr", "oracle")
+RANKERS = ("popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom", "oracle")
 
 
 def healthy(at: AppTest) -> AppTest:
@@ -184,9 +184,11 @@ def test_rankers_page_trains_every_model_and_offers_downloads(app):
     lines = [t for t in curves["data"] if t["mode"] == "lines+markers"]
     assert lines and all(1 <= len(values(t["x"])) <= 2 for t in lines), "one point per epoch, at most 2"
     stars = [t for t in curves["data"] if t["mode"] == "markers"]
-    assert {t["name"] for t in stars} == {"concat/mlp-bpr test", "none/bpr-mf test", "concat/vbpr test"}
+    assert {t["name"] for t in stars} == {"concat/mlp-bpr test", "none/bpr-mf test", "concat/vbpr test",
+                                          "none/lightgcn test", "concat/freedom test"}
     chosen = at.dataframe[0].value
-    assert set(chosen["model"]) == {"mlp-bpr", "bpr-mf", "vbpr"} and chosen["epochs"].between(1, 2).all()
+    assert set(chosen["model"]) == {"mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom"}
+    assert chosen["epochs"].between(1, 2).all()
     assert {b.proto.label for b in at.get("download_button")} == {"Download results JSON", "Download config JSON"}
 
 
