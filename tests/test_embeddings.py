@@ -194,6 +194,18 @@ def test_fuse_concat_text_and_image():
     assert image.has_features.tolist() == [True, True, False, True] and image.text_fallback == 0
 
 
+def test_each_setting_keeps_its_modalities_unfused():
+    emb = _emb(shared=True)
+    for mode, names in (("text", ["text"]), ("image", ["image"]), ("concat", ["text", "image"]),
+                        ("mean", ["text", "image"])):
+        fused = fuse(emb, mode)
+        assert list(fused.modalities) == names, mode
+    both = fuse(emb, "concat").modalities
+    np.testing.assert_array_equal(both["text"][0], emb.text)
+    np.testing.assert_array_equal(both["image"][0], emb.image)
+    assert both["text"][1].all() and both["image"][1].tolist() == [True, True, False, True]
+
+
 def test_demo_catalogue_end_to_end(tmp_path, monkeypatch):
     """Real loader + real image loading on the tiny demo; the warm call is fast and decodes nothing."""
     import time

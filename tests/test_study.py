@@ -30,7 +30,7 @@ from mmrec_core.study import (
     validate_config,
 )
 
-CONTENT_MODELS = ("dot", "mlp-bpr", "vbpr")
+CONTENT_MODELS = ("dot", "mlp-bpr", "vbpr", "freedom")
 FAST_SELECTION = SelectionConfig(max_epochs=3, patience=2, trials=2)
 FUSIONS = ("concat", "text", "image")
 
@@ -61,7 +61,7 @@ def test_every_setting_and_model_has_a_row(study):
     result, *_ = study
     rows = result.results
     got = set(zip(rows["setting"], rows["model"], strict=True))
-    want = {(NO_CONTENT, m) for m in ("popularity", "bpr-mf", "oracle")}
+    want = {(NO_CONTENT, m) for m in ("popularity", "bpr-mf", "lightgcn", "oracle")}
     want |= {(f, m) for f in FUSIONS for m in CONTENT_MODELS}
     assert got == want
     assert rows["error"].isna().all(), rows.loc[rows["error"].notna(), ["setting", "model", "error"]]
@@ -233,6 +233,15 @@ def test_fixed_epochs_can_monitor_test_ndcg_per_epoch_without_selecting_on_it():
     assert all(0 <= e["test ndcg@10"] <= 1 for e in epochs)
     assert "best_epoch" not in epochs[-1]  # monitored, not selected on
     assert result.selection == {} and "fixed epochs" in result.protocol
+
+
+def test_freedom_reads_each_settings_modalities_unfused():
+    """text only, image only, both: one item graph per modality the setting holds (issue 11's ablation)."""
+    config = tiny_config(models=("freedom",), classifier=None, selection=None, train=TrainConfig(epochs=1))
+    result = run_study(config, keep_models=True)
+    names = {setting: model.net.names for (setting, name, _s), model in result.models.items() if name == "freedom"}
+    assert names == {"concat": ["text", "image"], "text": ["text"], "image": ["image"]}
+    assert result.results["error"].isna().all()
 
 
 def test_a_study_refuses_early_stopping_outside_selection():

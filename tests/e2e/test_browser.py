@@ -42,10 +42,11 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
     assert re.search(r"[\d,]+ reviews", data["text"])
     assert emb["charts"] >= 1 and emb["images"] >= 5, "the catalogue map and a neighbour strip"
     assert rank["tables"] >= 1 and rank["charts"] >= 1
-    for model in ("popularity", "mlp-bpr", "oracle"):
+    for model in ("popularity", "mlp-bpr", "lightgcn", "freedom", "oracle"):
         assert model in rank["text"], model
     assert re.search(r"0\.\d{3}", rank["text"]), "metric values in the results table"
     assert "Selected settings" in rank["text"] and "validation" in rank["text"]
     assert clf["charts"] >= 2 and "Classification report" in clf["text"]
     assert recs["images"] >= 20, "a user's history and each model's top-K as pictures"
     assert "Hidden taste" in recs["text"]
+    assert "lightgcn" in recs["text"] and "freedom" in recs["text"], "the graph models' grids beside the others'"
