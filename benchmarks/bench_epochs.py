@@ -8,8 +8,9 @@ of that size uses: the registry's defaults, plus ``config.SCALE_DEFAULTS`` on me
 FREEDOM's edge pruning and the negatives' redraw included), the median over the epochs; graph construction
 (the normalised user-item graph, FREEDOM's kNN item graphs) is timed apart as ``setup_seconds``.
 
-Usage: ``python benchmarks/bench_epochs.py [--sizes small,medium] [--epochs 3] [--encoder classic]``; prints
-one JSON object and writes ``benchmarks/results/epochs.json``.
+Usage: ``python benchmarks/bench_epochs.py [--sizes small,medium] [--epochs 3] [--encoder classic] [--merge]``;
+prints one JSON object and writes ``benchmarks/results/epochs.json`` (``--merge`` keeps the sizes already
+in that file that this run does not measure).
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ def main() -> None:
     parser.add_argument("--fusion", default="concat")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "epochs.json"))
+    parser.add_argument("--merge", action="store_true", help="keep the other sizes already in --out")
     args = parser.parse_args()
     result = {"machine": machine(), "encoder": args.encoder, "sizes": {}}
+    if args.merge and Path(args.out).exists():
+        result["sizes"] = json.loads(Path(args.out).read_text())["sizes"]
     for size in args.sizes.split(","):
         result["sizes"][size] = bench_size(size, args.encoder, args.epochs, tuple(args.models.split(",")), args.fusion)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

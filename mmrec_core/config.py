@@ -358,7 +358,10 @@ SELECTION_BUDGETS: dict[str, SelectionConfig | None] = {
 # medium bpr-mf reached a higher validation NDCG, 0.096 against 0.063) on every core (a batch of 1,024 gains
 # from a second thread), and on large a seeded sample of 5,000 test users is ranked, 512 at a time (with
 # 10,000 users in chunks of 2,048 the large study took 21.8 minutes and peaked at 7.9 GB on two cores).
-# Every one is an ordinary config field, written into the config file.
+# The large study leaves out the graph models: each of their batches propagates the whole user-item graph,
+# and a LightGCN epoch on large took 149 s on two cores (1.3 s on medium), so early stopping alone would add
+# an hour or more per model; name them in ``models`` to run them. Every one is an ordinary config field,
+# written into the config file.
 SCALE_DEFAULTS: dict[str, dict[str, Any]] = {
     "medium": {
         "selection": SelectionConfig(trials=1, patience=5, max_epochs=100, refit=False, max_users=2_000),
@@ -368,6 +371,7 @@ SCALE_DEFAULTS: dict[str, dict[str, Any]] = {
         "selection": SelectionConfig(trials=1, patience=5, max_epochs=100, refit=False, max_users=2_000),
         "train": TrainConfig(batch_size=1024, lr=3e-3, threads=None),
         "eval": EvalConfig(max_users=5_000, chunk_size=512),
+        "models": ("popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr"),
     },
 }
 

@@ -106,6 +106,8 @@ def test_bad_configs_exit_2_in_process(tmp_path, capsys, content, match):
 
 
 def test_write_default_round_trips(tmp_path, capsys):
+    from mmrec_core.cli import default_study_config
+
     path = tmp_path / "default.json"
     assert main(["study", "--write-default", str(path), "--size", "tiny"]) == 0
     config = load_config(StudyConfig, path)
@@ -117,7 +119,11 @@ def test_write_default_round_trips(tmp_path, capsys):
     assert main(["study", "--write-default", str(tmp_path / "large.json"), "--size", "large"]) == 0
     large = load_config(StudyConfig, tmp_path / "large.json")
     assert large.selection.trials == 1 and large.selection.max_users == 2_000 and large.eval.max_users == 5_000
-    assert large.train.batch_size == 1024 and large.fusions == config.fusions and large.models == config.models
+    assert large.train.batch_size == 1024 and large.fusions == config.fusions
+    # the graph models propagate the whole graph each batch (minutes an epoch on large): named, not default
+    assert large.models == tuple(m for m in config.models if m not in ("lightgcn", "freedom"))
+    medium = default_study_config(size="medium")
+    assert medium.models == config.models and {"lightgcn", "freedom"} <= set(config.models)
 
 
 def test_bench_train_prints_one_json_object(monkeypatch, capsys):
