@@ -1,8 +1,9 @@
 """The sparse graphs of the graph rankers: the normalised user-item graph, its degree-sensitive pruning, and
 the item-item kNN graphs built from each modality's vectors.
 
-Every graph is a ``torch.sparse_coo_tensor`` (coalesced), multiplied with ``torch.sparse.mm``: memory and
-time follow the number of edges, never users x items or items x items.
+Every graph is built as a coalesced ``torch.sparse_coo_tensor`` and multiplied with ``torch.sparse.mm`` (in
+the layout :func:`for_products` picks): memory and time follow the number of edges, never users x items or
+items x items.
 """
 
 from __future__ import annotations
@@ -127,9 +128,9 @@ def fused_item_graph(graphs: dict[str, torch.Tensor], image_weight: float) -> to
     """
     if len(graphs) == 1:
         return next(iter(graphs.values()))
-    others = [g for name, g in graphs.items() if name != "image"]
+    rest = (1.0 - image_weight if "image" in graphs else 1.0) / sum(name != "image" for name in graphs)
     total = None
     for name, g in graphs.items():
-        w = image_weight if name == "image" else (1.0 - image_weight if "image" in graphs else 1.0) / len(others)
+        w = image_weight if name == "image" else rest
         total = g * w if total is None else total + g * w
     return total.coalesce()

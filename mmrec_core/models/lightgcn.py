@@ -30,6 +30,11 @@ class LightGCNRanker(BPRMFRanker):
     description = "Graph collaborative filtering: embeddings smoothed over the user-item graph (He et al. 2020)."
     needs_features = False
 
+    def __init__(self, config=None):
+        super().__init__(config)
+        self._graph_edges: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._train_adjacency: torch.Tensor | None = None  # the graph training propagates over (FREEDOM prunes it)
+
     def _edges(self, data: RankingData) -> tuple[torch.Tensor, torch.Tensor]:
         """The distinct (user, item) train positives, as the graph's edges on the device."""
         import torch
