@@ -359,7 +359,7 @@ SELECTION_BUDGETS: dict[str, SelectionConfig | None] = {
 # from a second thread), and on large a seeded sample of 5,000 test users is ranked, 512 at a time (with
 # 10,000 users in chunks of 2,048 the large study took 21.8 minutes and peaked at 7.9 GB on two cores).
 # The large study leaves out the graph models: each of their batches propagates the whole user-item graph,
-# and a LightGCN epoch on large took 149 s on two cores (1.3 s on medium), so early stopping alone would add
+# and a LightGCN epoch on large took 142 s on two cores (1.1 s on medium), so early stopping alone would add
 # an hour or more per model; name them in ``models`` to run them. Every one is an ordinary config field,
 # written into the config file.
 SCALE_DEFAULTS: dict[str, dict[str, Any]] = {
