@@ -121,7 +121,7 @@ def test_fused_item_graph_weighs_pictures_by_image_weight():
 
 
 def test_pruning_keeps_the_share_asked_and_prefers_low_degree_edges():
-    # user 0 rated items 0..19 (a busy user, a busy item 0); users 1..20 each rated one item of their own
+    # user 0 rated items 0..19 (a busy user); users 1..20 each rated one item of their own (quiet edges)
     users = torch.tensor([0] * 20 + list(range(1, 21)))
     items = torch.tensor(list(range(20)) + list(range(20, 40)))
     gen = torch.Generator().manual_seed(0)
