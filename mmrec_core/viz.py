@@ -7,6 +7,7 @@ can be saved from a notebook or the CLI with ``fig.write_html``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -294,7 +295,7 @@ def embedding_map(
             mask = (labels == label).to_numpy()
             fig.add_trace(go.Scattergl(
                 x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=label,
-                customdata=custom[mask].tolist(), marker=dict(size=size, color=_colour(i), opacity=0.85),
+                customdata=custom[mask].tolist(), marker=_category_marker(label, i, size),
                 hovertemplate=hover + f"<br>{color_by or ''}: {label}<extra></extra>",
             ))
     subtitle = sample_caption(len(rows), len(items))
@@ -303,6 +304,17 @@ def embedding_map(
     fig.update_xaxes(title="dim 1", showticklabels=False)
     fig.update_yaxes(title="dim 2", showticklabels=False)
     return fig
+
+
+def _category_marker(label: str, i: int, size: int) -> dict[str, Any]:
+    """A category's marker: a category named after a colour is drawn in it (the demo pictures' own shade), with
+    a dark rim so white and yellow show on the light plot; other categories take the palette."""
+    from mmrec_core.data.drawing import COLOUR_RGB
+
+    rgb = COLOUR_RGB.get(label.strip().lower())
+    if rgb is None:
+        return dict(size=size, color=_colour(i), opacity=0.85)
+    return dict(size=size, color="rgb({},{},{})".format(*rgb), opacity=0.9, line=dict(width=1, color="#4b5563"))
 
 
 def load_report_bars(

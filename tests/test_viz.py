@@ -111,6 +111,10 @@ def test_embedding_map_categorical_and_numeric():
     assert "customdata[2]" in red.hovertemplate
     none = next(t for t in fig.data if t.name == "(none)")
     assert none.customdata[0][2] == "(no title)"
+    # colours named by the data are drawn in those colours (the demo pictures' shades), others in the palette
+    assert red.marker.color == "rgb(200,32,44)" and next(t for t in fig.data if t.name == "blue").marker.color == (
+        "rgb(38,84,196)")
+    assert none.marker.color.startswith("#")
     numeric = viz.embedding_map(xy, items, color_by="rating", max_categories=2)
     (trace,) = numeric.data
     assert list(trace.marker.color) == [1.0, 2.0, 3.0, 4.0] and trace.marker.showscale
@@ -162,6 +166,20 @@ def test_sample_rows_is_seeded_sorted_and_exact():
     assert viz.sample_rows(0, 100).tolist() == []
     with pytest.raises(ValueError):
         viz.sample_rows(10, 0)
+
+
+def test_every_demo_colour_is_drawn_in_its_own_colour():
+    from mmrec_core.data.drawing import COLOUR_RGB
+
+    names = list(COLOUR_RGB)
+    items = pd.DataFrame({"item_id": names, "title": names, "colour": names, "kind": ["hat"] * len(names)})
+    xy = np.arange(2 * len(names), dtype=np.float32).reshape(-1, 2)
+    fig = viz.embedding_map(xy, items, color_by="colour")
+    drawn = {t.name: t.marker.color for t in fig.data}
+    assert drawn == {n: "rgb({},{},{})".format(*rgb) for n, rgb in COLOUR_RGB.items()}
+    assert all(t.marker.line.width == 1 for t in fig.data), "a rim: white points show on the light plot"
+    kinds = viz.embedding_map(xy, items, color_by="kind")
+    assert kinds.data[0].marker.color.startswith("#")  # not a colour name: the palette
 
 
 def test_embedding_map_draws_a_seeded_sample_of_exactly_max_points_with_webgl():

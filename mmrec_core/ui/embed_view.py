@@ -55,6 +55,14 @@ def fused(emb: Any, fusion: str) -> Any:
     return loaders.memo("fused", key, lambda: fuse(emb, fusion)).value
 
 
+def colour_options(items: pd.DataFrame) -> list[str]:
+    """The map's "Colour by" choices: the columns of :data:`COLOUR_OPTIONS` the items have with at least two
+    values (one value would paint every point alike: the demo's single ``main_category``), and the fans'
+    taste cluster."""
+    return [c for c in COLOUR_OPTIONS
+            if c == "user cluster" or (c in items.columns and items[c].nunique(dropna=True) > 1)]
+
+
 def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     """Map controls, the scatter (click or lasso points) and the pictures of the selection, a page at a time.
 
@@ -63,7 +71,7 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     """
     data, embed = state.get(state.DATA), state.get(state.EMBED)
     items = data_view.item_table(ds)
-    options = [c for c in COLOUR_OPTIONS if c in items.columns or c == "user cluster"]
+    options = colour_options(items)
     c1, c2 = st.columns([2, 1])
     colour = c1.selectbox("Colour by", options, key=state.widget_default("w:map-colour", options[0]))
     method = c2.segmented_control("Projection", ["umap", "pca"], key=state.widget_default("w:map-method", "umap"))

@@ -149,6 +149,9 @@ def test_embeddings_map_samples_a_large_catalogue_and_says_so(app, monkeypatch):
 
 def test_embeddings_map_colours_items_by_their_fans_cluster(app):
     at = embedded(app)
+    options = at.selectbox(key="w:map-colour").options
+    assert {"kind", "colour", "pattern", "user cluster"} <= set(options)
+    assert "main_category" not in options, "one value on the demo: it would paint every point alike"
     at = healthy(at.selectbox(key="w:map-colour").set_value("user cluster").run())
     names = {t["name"] for t in chart(at, "catalogue-map")["data"]}
     assert names and names <= {f"cluster {k}" for k in range(6)} | {"no fans"}
