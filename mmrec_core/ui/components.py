@@ -54,6 +54,18 @@ def stars(rating: float | None) -> str:
     return "★" * r + "☆" * (5 - r)
 
 
+def display_title(value: Any) -> str:
+    """A product's title for a card: "(no title)" for a product without one (no meta record: NaN, never "nan")."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(value).strip():
+        return "(no title)"
+    return str(value)
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 review"``, ``"2 reviews"``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def image_grid(
     items: pd.DataFrame, columns: int = 6, caption_cols: Sequence[str] = ("title",), rating_col: str | None = None,
     marks: Sequence[str | None] | None = None, image_col: str = "image_url", title_len: int = 60,
@@ -83,7 +95,7 @@ def image_grid(
                         f"align-items:center;justify-content:center;font-size:0.8rem'>no picture: "
                         f"{html.escape(str(reason))}</div>", unsafe_allow_html=True,
                     )
-                title = str(row.get("title") or "(no title)")
+                title = display_title(row.get("title"))
                 text = html.escape(title[:title_len] + ("…" if len(title) > title_len else ""))
                 # a fixed three-line title block keeps every card in a row the same height
                 lines = [f"<div title='{html.escape(title)}' style='font-size:0.8rem;line-height:1.2;height:3.6em;"

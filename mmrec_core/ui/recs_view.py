@@ -27,6 +27,14 @@ def trained_models(result: Any) -> dict[str, Any]:
     return out
 
 
+def unseen_top(ranker: Any, user: int, k: int) -> np.ndarray:
+    """The user's top-``k`` items without their train items. ``recommend`` pads a list with fewer than ``k``
+    eligible items with excluded ones scored -inf; those are dropped, so a large K shows a shorter list."""
+    top, scores = ranker.recommend(np.array([user]), k)
+    keep = np.isfinite(scores[0]) & (top[0] >= 0)
+    return top[0][keep]
+
+
 def disagreement(tops: dict[str, np.ndarray]) -> np.ndarray:
     """Per user, 1 - the mean Jaccard overlap of the models' top-K lists (1 = no two models agree)."""
     lists = list(tops.values())
@@ -111,7 +119,7 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
         "part": ["held out" if r in test_rows else "train" for r in rows], "ts": inter.timestamps[rows],
     }).sort_values("ts", ascending=False)
     held = {int(inter.items[r]): float(inter.ratings[r]) for r in rows if r in test_rows}
-    st.markdown(f"**History of {uid}**: {len(rows)} reviews, {len(held)} held out for testing")
+    st.markdown(f"**History of {uid}**: {components.plural(len(rows), 'review')}, {len(held)} held out for testing")
     grid = history.join(items[["title", "image_url"]], on="item_id")
     if st.session_state.get("rec_history_user") != user:  # another user's history starts on its first page
         st.session_state["rec_history_user"] = user
@@ -124,10 +132,12 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
     for start in range(0, len(names), 3):
         cols = st.columns(3)
         for col, name in zip(cols, names[start : start + 3], strict=False):
-            top = models[name].recommend(np.array([user]), k)[0][0]
+            top = unseen_top(models[name], user, k)
             marks = [f"✓ held out, rated {held[i]:.0f}★" if i in held else None for i in top]
             shown = items.loc[inter.item_ids[top], ["title", "image_url"]].reset_index()
             with col:
                 hits = sum(m is not None for m in marks)
-                st.markdown(f"**{name}** · {hits} hit{'s' if hits != 1 else ''}")
+                st.markdown(f"**{name}** · {components.plural(hits, 'hit')}")
+                if len(top) < k:
+                    st.caption(f"only {components.plural(len(top), 'product')} this user has not reviewed in train")
                 components.image_grid(shown, columns=3, marks=marks, title_len=36)

@@ -1,0 +1,33 @@
+"""Helpers of the dashboard's views that need no running page: what a card and a top-K grid show."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from mmrec_core.models import FixedScoreRanker, RankingData
+from mmrec_core.ui import components, recs_view
+
+
+def test_a_product_without_meta_is_untitled_never_nan():
+    for missing in (None, math.nan, np.nan, "", "   "):
+        assert components.display_title(missing) == "(no title)"
+    assert components.display_title("Red hat") == "Red hat"
+    assert components.display_title(12) == "12"
+
+
+def test_plural():
+    assert components.plural(1, "review") == "1 review"
+    assert components.plural(0, "hit") == "0 hits"
+    assert components.plural(12_267, "review") == "12,267 reviews"
+
+
+def test_a_top_k_longer_than_the_unseen_items_shows_no_train_item():
+    # 1 user, 5 items; items 0, 1 and 2 are in train: only 3 and 4 are left, even when K is 5
+    data = RankingData(1, 5, np.array([0, 0, 0]), np.array([0, 1, 2]), np.array([1, 1, 0], np.int8))
+    ranker = FixedScoreRanker(np.array([[5.0, 4.0, 3.0, 2.0, 1.0]], np.float32)).fit(data)
+    assert recs_view.unseen_top(ranker, 0, 5).tolist() == [3, 4]
+    assert recs_view.unseen_top(ranker, 0, 1).tolist() == [3]
+    padded, scores = ranker.recommend(np.array([0]), 5)
+    assert np.isinf(scores[0][2:]).all(), "the case is real: recommend pads with excluded items at -inf"
