@@ -24,14 +24,17 @@ def item_table(ds: Any) -> pd.DataFrame:
 
 
 def search_rows(items: pd.DataFrame, query: str, limit: int) -> np.ndarray:
-    """Row numbers of at most ``limit`` items whose title or id contains ``query`` (case-insensitive), in
-    catalogue order; the first ``limit`` rows for an empty query."""
-    q = query.strip()
-    if not q:
+    """Row numbers of at most ``limit`` items whose title or id contains every word of ``query``
+    (case-insensitive, in any order: "red dress" finds "Polka Dot Dress - Red"), in catalogue order; the first
+    ``limit`` rows for an empty query."""
+    words = query.split()
+    if not words:
         return np.arange(min(limit, len(items)))
-    hit = (items["title"].fillna("").str.contains(q, case=False, regex=False)
-           | items["item_id"].astype(str).str.contains(q, case=False, regex=False))
-    return np.flatnonzero(hit.to_numpy())[:limit]
+    text = items["title"].fillna("").astype(str) + " " + items["item_id"].astype(str)
+    hit = np.ones(len(items), bool)
+    for word in words:
+        hit &= text.str.contains(word, case=False, regex=False).to_numpy()
+    return np.flatnonzero(hit)[:limit]
 
 
 def _item_table(ds: Any) -> pd.DataFrame:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from mmrec_core.models import FixedScoreRanker, RankingData
-from mmrec_core.ui import components, recs_view
+from mmrec_core.ui import components, data_view, recs_view
 
 
 def test_a_product_without_meta_is_untitled_never_nan():
@@ -31,3 +32,13 @@ def test_a_top_k_longer_than_the_unseen_items_shows_no_train_item():
     assert recs_view.unseen_top(ranker, 0, 1).tolist() == [3]
     padded, scores = ranker.recommend(np.array([0]), 5)
     assert np.isinf(scores[0][2:]).all(), "the case is real: recommend pads with excluded items at -inf"
+
+
+def test_the_gallery_search_matches_every_word_in_any_order():
+    items = pd.DataFrame({"item_id": ["B01", "B02", "B03", "B04"],
+                          "title": ["Tidewater Polka Dot Dress - Red", "Red Wide Brim Hat", None, "Blue Midi Dress"]})
+    assert data_view.search_rows(items, "red dress", 10).tolist() == [0]
+    assert data_view.search_rows(items, "  DRESS ", 10).tolist() == [0, 3]
+    assert data_view.search_rows(items, "b03", 10).tolist() == [2]  # ids too; an untitled product is found by id
+    assert data_view.search_rows(items, "", 2).tolist() == [0, 1]
+    assert data_view.search_rows(items, "red green", 10).tolist() == []
