@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -24,16 +25,16 @@ def item_table(ds: Any) -> pd.DataFrame:
 
 
 def search_rows(items: pd.DataFrame, query: str, limit: int) -> np.ndarray:
-    """Row numbers of at most ``limit`` items whose title or id contains every word of ``query``
-    (case-insensitive, in any order: "red dress" finds "Polka Dot Dress - Red"), in catalogue order; the first
-    ``limit`` rows for an empty query."""
+    """Row numbers of at most ``limit`` items whose title or id has a word starting with each word of ``query``
+    (case-insensitive, in any order: "red dress" finds "Polka Dot Dress - Red", not "Checkered Dress"), in
+    catalogue order; the first ``limit`` rows for an empty query."""
     words = query.split()
     if not words:
         return np.arange(min(limit, len(items)))
     text = items["title"].fillna("").astype(str) + " " + items["item_id"].astype(str)
     hit = np.ones(len(items), bool)
     for word in words:
-        hit &= text.str.contains(word, case=False, regex=False).to_numpy()
+        hit &= text.str.contains(r"(?<![^\W_])" + re.escape(word), case=False, regex=True).to_numpy()
     return np.flatnonzero(hit)[:limit]
 
 

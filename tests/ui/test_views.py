@@ -36,8 +36,9 @@ def test_a_top_k_longer_than_the_unseen_items_shows_no_train_item():
 
 def test_the_gallery_search_matches_every_word_in_any_order():
     items = pd.DataFrame({"item_id": ["B01", "B02", "B03", "B04"],
-                          "title": ["Tidewater Polka Dot Dress - Red", "Red Wide Brim Hat", None, "Blue Midi Dress"]})
-    assert data_view.search_rows(items, "red dress", 10).tolist() == [0]
+                          "title": ["Tidewater Polka Dot Dress - Red", "Red Wide Brim Hat", None, "Checkered Dress"]})
+    assert data_view.search_rows(items, "red dress", 10).tolist() == [0], "words start where a word starts"
+    assert data_view.search_rows(items, "dot-", 10).tolist() == [], "a query is text, not a pattern"
     assert data_view.search_rows(items, "  DRESS ", 10).tolist() == [0, 3]
     assert data_view.search_rows(items, "b03", 10).tolist() == [2]  # ids too; an untitled product is found by id
     assert data_view.search_rows(items, "", 2).tolist() == [0, 1]
