@@ -284,8 +284,8 @@ def embedding_map(
         fig.add_trace(go.Scattergl(
             x=xy[:, 0], y=xy[:, 1], mode="markers", customdata=custom.tolist(),
             marker=dict(size=size, color=values.astype(float).to_numpy(), colorscale="Viridis", showscale=True,
-                        colorbar=dict(title=color_by)),
-            hovertemplate=hover + f"<br>{color_by}: %{{marker.color:.2f}}<extra></extra>", name=color_by,
+                        colorbar=dict(title=words(color_by))),
+            hovertemplate=hover + f"<br>{words(color_by)}: %{{marker.color:.2f}}<extra></extra>", name=words(color_by),
         ))
     else:
         labels = values.fillna("(none)").astype(str) if values is not None else pd.Series(["items"] * len(shown))
@@ -296,14 +296,19 @@ def embedding_map(
             fig.add_trace(go.Scattergl(
                 x=xy[mask, 0], y=xy[mask, 1], mode="markers", name=label,
                 customdata=custom[mask].tolist(), marker=_category_marker(label, i, size),
-                hovertemplate=hover + f"<br>{color_by or ''}: {label}<extra></extra>",
+                hovertemplate=hover + f"<br>{words(color_by or '')}: {label}<extra></extra>",
             ))
     subtitle = sample_caption(len(rows), len(items))
-    fig.update_layout(title=f"{title}<br><sup>{subtitle}</sup>", dragmode="lasso", legend_title_text=color_by or "",
+    fig.update_layout(title=f"{title}<br><sup>{subtitle}</sup>", dragmode="lasso", legend_title_text=words(color_by or ""),
                       **{**_LAYOUT, "height": 520, "margin": dict(l=50, r=20, t=70, b=45)})
     fig.update_xaxes(title="dim 1", showticklabels=False)
     fig.update_yaxes(title="dim 2", showticklabels=False)
     return fig
+
+
+def words(name: str) -> str:
+    """A column name as a class reads it: ``main_category`` -> ``main category``."""
+    return str(name).replace("_", " ")
 
 
 def _category_marker(label: str, i: int, size: int) -> dict[str, Any]:

@@ -213,3 +213,13 @@ def test_embedding_map_keeps_every_point_below_the_limit_and_says_so():
     assert sorted(_points(fig)[0]) == list(range(40))
     assert "all 40 items shown" in fig.layout.title.text
     assert viz.sample_caption(20_000, 100_000) == "20,000 of 100,000 items shown (seeded sample)"
+
+
+def test_the_map_names_columns_in_words():
+    items = pd.DataFrame({"item_id": list("abcd"), "title": list("abcd"), "mean_rating": [1.0, 2.5, 4.0, 5.0],
+                          "main_category": ["Shoes", "Hats", "Hats", "Bags"]})
+    xy = np.arange(8, dtype=np.float32).reshape(4, 2)
+    numeric = viz.embedding_map(xy, items, color_by="mean_rating", max_categories=2)
+    assert numeric.data[0].marker.colorbar.title.text == "mean rating" and "mean rating:" in numeric.data[0].hovertemplate
+    categorical = viz.embedding_map(xy, items, color_by="main_category")
+    assert categorical.layout.legend.title.text == "main category"

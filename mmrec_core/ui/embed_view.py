@@ -73,7 +73,8 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     items = data_view.item_table(ds)
     options = colour_options(items)
     c1, c2 = st.columns([2, 1])
-    colour = c1.selectbox("Colour by", options, key=state.widget_default("w:map-colour", options[0]))
+    colour = c1.selectbox("Colour by", options, format_func=viz.words,
+                          key=state.widget_default("w:map-colour", options[0]))
     method = c2.segmented_control("Projection", ["umap", "pca"], key=state.widget_default("w:map-method", "umap"))
     method = method or "umap"
     projection.warm_up_umap()
