@@ -66,7 +66,7 @@ def summary_table(outputs: dict[str, dict[str, Any]]) -> pd.DataFrame:
             continue
         rows.append({"modality": modality, "accuracy": round(out["accuracy"], 4), "macro F1": round(out["macro_f1"], 4),
                      "best epoch": out.get("best_epoch"), "features": out.get("dim"), "train rows": out.get("n_train"),
-                     "test rows": out.get("n_test"), "seconds": round(out.get("seconds", 0.0), 1)})
+                     "test rows": out.get("n_test"), "time": f"{out.get('seconds', 0.0):.1f} s"})
     return pd.DataFrame(rows)
 
 

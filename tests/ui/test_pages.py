@@ -220,6 +220,7 @@ def test_classifier_page_trains_and_reports(app):
     summary = at.table[0].value
     assert list(summary["modality"]) == ["text+image", "text", "image"]
     assert summary["accuracy"].between(0, 1).all()
+    assert summary["time"].str.fullmatch(r"\d+\.\d s").all(), "seconds as '63.7 s', not '63.7000'"
     test_rows = int(summary.loc[summary["modality"] == "text+image", "test rows"].iloc[0])
 
     counts = chart(at, "cm-counts")
