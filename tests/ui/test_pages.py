@@ -107,6 +107,8 @@ def test_embeddings_page_computes_maps_and_finds_neighbours(app):
     assert metrics["items"] == "60"
     assert metrics["text dim"] == "512" and metrics["image dim"] == "144"
     assert metrics["items with a picture vector"] == "60"
+    disk, computed = (int(n.replace(",", "")) for n in metrics["vectors from disk / computed"].split(" / "))
+    assert disk + computed == 120, "60 text and 60 picture vectors, each read or computed"
 
     spec = chart(at, "catalogue-map")
     assert {t["type"] for t in spec["data"]} <= {"scatter", "scattergl"}
