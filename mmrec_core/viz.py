@@ -299,7 +299,11 @@ def embedding_map(
                 hovertemplate=hover + f"<br>{words(color_by or '')}: {label}<extra></extra>",
             ))
     subtitle = sample_caption(len(rows), len(items))
-    fig.update_layout(title=f"{title}<br><sup>{subtitle}</sup>", dragmode="lasso", legend_title_text=words(color_by or ""),
+    # Dragging pans and a click selects the point ("event+select"): Streamlit's chart turns clicks off while the
+    # drag mode is box or lasso, so a map opened in lasso mode ignored every click. Box and lasso stay one
+    # click away in the chart's toolbar.
+    fig.update_layout(title=f"{title}<br><sup>{subtitle}</sup>", dragmode="pan", clickmode="event+select",
+                      legend_title_text=words(color_by or ""),
                       **{**_LAYOUT, "height": 520, "margin": dict(l=50, r=20, t=70, b=45)})
     fig.update_xaxes(title="dim 1", showticklabels=False)
     fig.update_yaxes(title="dim 2", showticklabels=False)

@@ -223,3 +223,5 @@ def test_the_map_names_columns_in_words():
     assert numeric.data[0].marker.colorbar.title.text == "mean rating" and "mean rating:" in numeric.data[0].hovertemplate
     categorical = viz.embedding_map(xy, items, color_by="main_category")
     assert categorical.layout.legend.title.text == "main category"
+    # a click selects a point; Streamlit's chart ignores clicks while the drag mode is box or lasso
+    assert categorical.layout.clickmode == "event+select" and categorical.layout.dragmode == "pan"

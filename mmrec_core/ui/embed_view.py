@@ -105,7 +105,8 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
         start, stop = components.pager(len(rows), SELECTION_PAGE, key="w:map-selection-page", noun="selected")
         components.image_grid(shown.iloc[rows[start:stop]], columns=6, caption_cols=("title", colour))
     else:
-        st.caption("Click a point, or drag a box or lasso, to see those products' pictures and titles here.")
+        st.caption("Click a point, or pick the box or lasso tool above the map and drag, to see those products' "
+                   "pictures and titles here.")
     return items
 
 

@@ -113,6 +113,20 @@ def set_number(page, label: str, value: int) -> None:
     wait_idle(page)
 
 
+def click_map_point(page, trace: int = 0, point: int = 0) -> None:
+    """Click one point of the page's first plotly chart, at the pixel plotly itself places it (WebGL points are
+    not DOM elements), then wait for the rerun."""
+    at = page.evaluate("""([trace, point]) => {
+      const gd = document.querySelector('.js-plotly-plot'), fl = gd._fullLayout, t = gd._fullData[trace];
+      const box = gd.getBoundingClientRect();
+      return {x: box.left + fl.xaxis._offset + fl.xaxis.l2p(t.x[point]),
+              y: box.top + fl.yaxis._offset + fl.yaxis.l2p(t.y[point])};
+    }""", [trace, point])
+    page.mouse.click(at["x"], at["y"])
+    time.sleep(0.5)  # the click's selection event reaches the server, which starts a rerun
+    wait_idle(page)
+
+
 def screenshot(page, out: Path | None, name: str) -> None:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,17 @@ from __future__ import annotations
 import re
 
 from conftest import ARTIFACTS
-from driver import broken_images, error_texts, launch, serve, walk
+from driver import (
+    broken_images,
+    click_map_point,
+    error_texts,
+    launch,
+    open_page,
+    serve,
+    wait_idle,
+    wait_text,
+    walk,
+)
 
 
 def test_click_through_the_whole_demo(chromium_path, tmp_path):
@@ -34,9 +44,17 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
             }
 
         times = walk(page, url, out=ARTIFACTS, epochs=2, clf_epochs=3, after_step=check)
+        # a click on a map point selects it (the map opened in lasso mode used to ignore clicks)
+        open_page(page, "Embeddings")
+        wait_text(page, "Nearest neighbours")
+        wait_idle(page)
+        click_map_point(page)
+        wait_text(page, "1 selected", timeout_s=30)
+        clicked = page.get_by_test_id("stMain").inner_text()
         browser.close()
 
     assert list(times) == ["data", "embeddings", "rankers", "classifier", "recommendations"]
+    assert "page 1 of 1 · selected 1-1 of 1" in clicked, "the clicked product's card under the map"
     data, emb, rank, clf, recs = (seen[k] for k in times)
     assert data["images"] >= 12, "the product gallery shows pictures"
     assert re.search(r"[\d,]+ reviews", data["text"])
