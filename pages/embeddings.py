@@ -11,9 +11,12 @@ if ds is None:
     st.stop()
 
 config = controls.embed_controls()
+problem = controls.encoder_problem(config)
+if problem:
+    st.warning(problem)
 computed = state.get(state.EMBED)
 label = "Compute embeddings" if computed is None else "Compute with these settings"
-go = st.button(label, type="primary", key="compute-embeddings")
+go = st.button(label, type="primary", key="compute-embeddings", disabled=problem is not None)
 components.error_box("Embeddings")
 
 emb = None

@@ -142,15 +142,39 @@ def embed_controls() -> EmbedConfig:
                         key=state.widget_default("w:encoder", default.encoder if default.encoder in names else names[0]))
     fusion = c2.selectbox("Fusion", list(FUSIONS), key=state.widget_default("w:fusion", default.fusion),
                           help="mean needs a shared text-image space (CLIP); concat works for every encoder")
-    for spec, av in specs:
-        if spec.name == name:
-            st.caption(spec.description)
-            if not av.ok:
-                st.warning(f"{spec.label} is not available here: {av.reason}")
+    checkpoint, image_checkpoint = None, None
+    for spec, _av in specs:
+        if spec.name != name:
+            continue
+        st.caption(spec.description)
+        if spec.default_checkpoint is not None and name != "bundled":
+            # the "saved model folder" the description and the unavailable message offer
+            checkpoint = _folder(f"{spec.label}: model folder or hub id (empty: {spec.default_checkpoint})",
+                                 f"w:{name}-checkpoint")
+            if spec.default_image_checkpoint is not None:
+                image_checkpoint = _folder(f"Picture model folder or hub id (empty: {spec.default_image_checkpoint})",
+                                           f"w:{name}-image-checkpoint")
     if name == "bundled":
         st.info("**bundled** is the offline stand-in for CLIP: MiniLM text + EfficientNet-Lite0 pictures, "
                 "two separate spaces (no shared text-image space), so use concat/text/image fusion, not mean.")
-    return replace(default, encoder=name, fusion=fusion)
+    return replace(default, encoder=name, fusion=fusion, checkpoint=checkpoint, image_checkpoint=image_checkpoint)
+
+
+def _folder(label: str, key: str) -> str | None:
+    value = st.text_input(label, key=state.widget_default(key, ""), placeholder="/path/to/saved/model")
+    return value.strip() or None
+
+
+def encoder_problem(config: EmbedConfig) -> str | None:
+    """Why ``config``'s encoder cannot run here (with what to do), or None when it can: the page draws it
+    beside the Compute button and keeps the button off."""
+    from mmrec_core.encoders.registry import ENCODERS
+
+    spec = ENCODERS.get(config.encoder)
+    if spec is None:
+        return f"unknown encoder {config.encoder!r}"
+    found = spec.availability(config.checkpoint, config.image_checkpoint)
+    return None if found.ok else f"{spec.label} is not available here: {found.reason}"
 
 
 def ranker_controls(available: list[str]) -> tuple[tuple[str, ...], SplitConfig, TrainConfig, SelectionConfig | None]:

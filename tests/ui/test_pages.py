@@ -290,3 +290,20 @@ def test_page_switch_keeps_results_and_settings(app):
     after = results(at)
     assert after.equals(before)
     assert chart(at, "ranker-curves")["data"]
+
+
+def test_an_unavailable_encoder_cannot_be_computed_until_a_model_folder_is_given(app, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # no hub: CLIP's default checkpoint is not to be had
+    at = healthy(app.run())
+    at = healthy(at.switch_page("pages/embeddings.py").run())
+    at = healthy(at.selectbox(key="w:encoder").set_value("clip").run())
+    assert at.button(key="compute-embeddings").disabled
+    assert any("CLIP is not available here" in str(w.value) for w in at.warning)
+    at = healthy(at.text_input(key="w:clip-checkpoint").input(str(tmp_path)).run())
+    assert at.button(key="compute-embeddings").disabled
+    assert any("has no config.json" in str(w.value) for w in at.warning), "the folder's own problem"
+    (tmp_path / "config.json").write_text("{}")
+    at = healthy(at.text_input(key="w:clip-checkpoint").input(f" {tmp_path} ").run())
+    assert not at.button(key="compute-embeddings").disabled, "a saved model folder: Compute is on again"
+    at = healthy(at.selectbox(key="w:encoder").set_value("classic").run())
+    assert not at.button(key="compute-embeddings").disabled and not at.warning
