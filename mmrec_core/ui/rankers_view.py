@@ -110,10 +110,13 @@ def curves(result: Any, key: str) -> None:
 
 
 def downloads(result: Any, config: StudyConfig, stem: str) -> None:
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button("Download results JSON", json.dumps(result.to_dict(), indent=2, default=str),
                        file_name=f"{stem}-results.json", mime="application/json", key=f"dl-res-{stem}")
-    c2.download_button("Download config JSON", json.dumps({"config_type": "StudyConfig", **to_dict(config)}, indent=2),
+    c2.download_button("Download table CSV", result.summary().to_csv(index=False), file_name=f"{stem}-table.csv",
+                       mime="text/csv", key=f"dl-csv-{stem}",
+                       help="one row per setting and model: every metric's mean over seeds and its sd (_std)")
+    c3.download_button("Download config JSON", json.dumps({"config_type": "StudyConfig", **to_dict(config)}, indent=2),
                        file_name=f"{stem}-config.json", mime="application/json", key=f"dl-cfg-{stem}",
                        help="re-run headless: python -m mmrec_core study --config FILE")
 

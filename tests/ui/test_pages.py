@@ -194,7 +194,8 @@ def test_rankers_page_trains_every_model_and_offers_downloads(app):
     chosen = at.dataframe[0].value
     assert set(chosen["model"]) == {"mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom"}
     assert chosen["epochs"].between(1, 2).all()
-    assert {b.proto.label for b in at.get("download_button")} == {"Download results JSON", "Download config JSON"}
+    assert {b.proto.label for b in at.get("download_button")} == {"Download results JSON", "Download table CSV",
+                                                                  "Download config JSON"}
 
 
 def test_rankers_page_runs_the_fusion_ablation(app):
