@@ -308,3 +308,14 @@ def test_an_unavailable_encoder_cannot_be_computed_until_a_model_folder_is_given
     assert not at.button(key="compute-embeddings").disabled, "a saved model folder: Compute is on again"
     at = healthy(at.selectbox(key="w:encoder").set_value("classic").run())
     assert not at.button(key="compute-embeddings").disabled and not at.warning
+
+
+def test_loading_another_data_set_says_which_results_it_put_away(app):
+    at = embedded(app)
+    at = healthy(at.switch_page("pages/data.py").run())
+    at.number_input(key="w:demo-seed").set_value(1).run()  # another tiny catalogue
+    at = healthy(at.button(key="load-data").click().run())
+    note = " ".join(str(c.value) for c in at.caption)
+    assert "the embeddings results of the previous data set were put away" in note
+    at = healthy(at.switch_page("pages/embeddings.py").run())
+    assert not at.metric, "the other catalogue's vectors are not shown for this one"
