@@ -21,10 +21,14 @@ OPEN_HINT = "pick a folder that holds results.json and config.json, as written b
 RUN_HINT = "check the config against `python -m mmrec_core study --write-default FILE`; unknown fields are named above."
 
 
-def section(page: str = "Rankers") -> None:
-    """Open a run folder or run an uploaded config; the chosen run is shown below and kept in the session."""
+def section(page: str = "Saved runs") -> None:
+    """Open a run folder or run an uploaded config; the chosen run is shown below and kept in the session.
+
+    Its failures have their own box, here beside these controls (not the page's, far above them).
+    """
     st.subheader("Saved runs")
     st.caption("Runs of `python -m mmrec_core study` (or of a config downloaded here) open in the same tables.")
+    components.error_box(page)
     tab_open, tab_run = st.tabs(["Open a run folder", "Run a config file"])
     with tab_open:
         _open(page)

@@ -49,7 +49,7 @@ def run_step(page: str, label: str, fn: Callable[..., Any], hint: str, expanded:
             return None
         bridge.done(f"done in {time.perf_counter() - start:.1f} s")
         status.update(label=f"{label}: done in {time.perf_counter() - start:.1f} s", state="complete", expanded=False)
-    state.clear_error(page)
+    components.clear_failure(page)  # the page's box, drawn earlier in this run, empties now: no stale red box
     return value
 
 
@@ -62,11 +62,14 @@ def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:
 
     A config this session already loaded is a memo hit: no status box, just the value.
     """
+    asked = config is not None  # "Load data" pressed: its success clears the page's last failure
     config = config or state.get(state.DATA) or state.default_data_config()
     loaded_before = config in _loaded_keys() and state.get(state.DATA) == config
     if config in _loaded_keys():
         with st.spinner("Loading data ..."):
             loaded = loaders.load_dataset(config)
+        if asked:
+            components.clear_failure(page)
     else:
         what = f"demo catalogue ({config.demo_size})" if config.source == "demo" else config.source + " data"
         loaded = run_step(page, f"Loading the {what}", lambda progress: loaders.load_dataset(config, progress),

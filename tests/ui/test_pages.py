@@ -319,3 +319,14 @@ def test_loading_another_data_set_says_which_results_it_put_away(app):
     assert "the embeddings results of the previous data set were put away" in note
     at = healthy(at.switch_page("pages/embeddings.py").run())
     assert not at.metric, "the other catalogue's vectors are not shown for this one"
+
+
+def test_a_failed_load_is_cleared_by_the_next_good_one(app):
+    at = healthy(app.run())
+    at.button_group(key="w:data-source").set_value("local").run()
+    at.text_input(key="w:local-reviews").input("/nonexistent/reviews.jsonl.gz").run()
+    at = at.button(key="load-data").click().run()
+    assert len(at.error) == 1
+    at.button_group(key="w:data-source").set_value("demo").run()
+    assert len(at.error) == 1, "a failure stays until the next success, not until the next click"
+    at = healthy(at.button(key="load-data").click().run())  # the demo again: loaded, and the red box gone

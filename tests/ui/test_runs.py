@@ -39,6 +39,24 @@ def test_a_folder_without_results_says_what_to_pick(app, tmp_path):
     at = at.button(key="open-run").click().run()
     assert not at.exception
     assert len(at.error) == 1 and "results.json" in at.error[0].value
+    # the box is the Saved runs section's own, drawn under its heading, not the page's box far above
+    heading = next(i for i, el in enumerate(at.main) if getattr(el, "value", None) == "Saved runs")
+    assert [i for i, el in enumerate(at.main) if el in at.error] > [heading]
+
+
+def test_a_good_run_clears_the_saved_runs_failure(app, tmp_path):
+    config = StudyConfig(name="good", data=DataConfig(demo_size="tiny"), embed=EmbedConfig(encoder="classic"),
+                         fusions=("text",), models=("popularity",), classifier=None, selection=None)
+    folder = runs_dir() / "good"
+    run_study(config, out_dir=folder)
+    at = healthy(app.run())
+    healthy(at.switch_page("pages/rankers.py").run())
+    at.text_input(key="w:run-path").set_value(str(tmp_path)).run()
+    at = at.button(key="open-run").click().run()
+    assert len(at.error) == 1
+    at.text_input(key="w:run-path").set_value(str(folder)).run()
+    at = healthy(at.button(key="open-run").click().run())
+    assert any("good" in md.value for md in at.markdown)
 
 
 def test_training_the_same_config_again_returns_the_stored_run(app):
