@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,39 @@ def _on_script_thread() -> bool:
     return get_script_run_ctx(suppress_warning=True) is not None
 
 
+_TRAIN = re.compile(r"^train (?P<setting>[^/ ]+)/(?P<model>\S+)(?: trial (?P<trial>\d+))?(?P<refit> refit)?$")
+_WORDS = {"embed-texts": "embedding titles", "embed-images": "embedding pictures", "load images": "loading pictures",
+          "rank users": "ranking every item for the test users", "AUC": "scoring the test users (AUC)",
+          "read reviews": "reading reviews", "read meta": "reading products",
+          "study: ranking": "fitting and evaluating"}
+
+
+def stage_words(stage: str) -> str:
+    """A core stage name as a class reads it: ``train none/bpr-mf trial 2`` -> ``training bpr-mf, settings 2``."""
+    found = _TRAIN.match(stage)
+    if found:
+        setting = found["setting"]
+        text = f"training {found['model']}" + ("" if setting == "none" else f" on {setting} vectors")
+        if found["trial"]:
+            text += f", settings {found['trial']}"
+        return text + (", final fit on train + validation" if found["refit"] else "")
+    if stage.startswith("classifier "):
+        return f"training the rating classifier on {stage.removeprefix('classifier ')}"
+    return _WORDS.get(stage, stage)
+
+
+def event_words(event: ProgressEvent) -> str:
+    """The bar's line: ``training bpr-mf: epoch 7/100, 12.5 epochs/s, 8 s left``."""
+    unit = event.unit[:-1] if event.unit.endswith("s") and event.total else event.unit
+    count = f"{unit} {event.done:,}/{event.total:,}" if event.total else f"{event.done:,} {event.unit}"
+    text = f"{stage_words(event.stage)}: {count}"
+    if event.rate:
+        text += f", {event.rate:,.1f} {event.unit}/s"
+    if event.eta_s is not None:
+        text += f", about {event.eta_s:,.0f} s left"
+    return text
+
+
 class ProgressBridge:
     """A :data:`mmrec_core.progress.ProgressCallback` that draws ``st.progress`` with items/s and time left.
 
@@ -28,9 +62,11 @@ class ProgressBridge:
     last event of a stage. ``status`` (an ``st.status`` container) also gets the stage as its label.
     """
 
-    def __init__(self, container: Any = None, status: Any = None, min_interval: float = 0.15):
+    def __init__(self, container: Any = None, status: Any = None, min_interval: float = 0.15, label: str = ""):
         self.container = container if container is not None else st.container()
         self.status = status
+        self.label = label  # the step's own label stays in front of the stage: "Training 7 models: training ..."
+        self._runs: ProgressEvent | None = None  # the study's run count, for "run 3 of 16"
         self.bar = self.container.progress(0.0, text="starting ...")
         self.min_interval = min_interval
         self._last = 0.0
@@ -48,9 +84,15 @@ class ProgressBridge:
                 return
             self._last = now
             frac = event.fraction
-            self.bar.progress(frac if frac is not None else 0.0, text=event.describe())
+            self.bar.progress(frac if frac is not None else 0.0, text=event_words(event))
+            if event.stage == "study: ranking":
+                self._runs = event
             if self.status is not None and event.stage != self._stage:
-                self.status.update(label=f"{event.stage} ...")
+                runs = self._runs
+                where = (f" · run {min(runs.done + 1, runs.total):,} of {runs.total:,}"
+                         if runs is not None and runs.total else "")
+                head = f"{self.label}: " if self.label else ""
+                self.status.update(label=f"{head}{stage_words(event.stage)}{where} ...")
             self._stage = event.stage
 
     def done(self, text: str) -> None:

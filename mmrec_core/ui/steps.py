@@ -40,7 +40,7 @@ def run_step(page: str, label: str, fn: Callable[..., Any], hint: str, expanded:
     """
     start = time.perf_counter()
     with st.status(f"{label} ...", expanded=expanded) as status:
-        bridge = ProgressBridge(status=status)
+        bridge = ProgressBridge(status=status, label=label)
         try:
             value = fn(progress=bridge)
         except Exception as exc:  # noqa: BLE001 - every failure becomes a readable box, never a traceback page

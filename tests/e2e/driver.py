@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -134,10 +135,11 @@ def screenshot(page, out: Path | None, name: str) -> None:
 
 
 def walk(page, url: str, out: Path | None = None, epochs: int = 2, clf_epochs: int = 3,
-         timeout_s: float = 240.0, after_step=None) -> dict[str, float]:
+         timeout_s: float = 240.0, after_step=None, progress_seen: list[str] | None = None) -> dict[str, float]:
     """Click through the whole demo; returns seconds per step. Raises on a timeout (a step never finished).
 
-    ``after_step(name)`` runs after each step (outside its timing), e.g. the test's assertions.
+    ``after_step(name)`` runs after each step (outside its timing), e.g. the test's assertions. With
+    ``progress_seen`` the rankers step also waits for its running status line and appends its text.
     """
     times: dict[str, float] = {}
 
@@ -163,6 +165,10 @@ def walk(page, url: str, out: Path | None = None, epochs: int = 2, clf_epochs: i
         wait_text(page, "Train rankers")
         set_number(page, "Max epochs", epochs)
         page.get_by_role("button", name="Train rankers").click()
+        if progress_seen is not None:  # the step's box is open while it runs and says where it is, in words
+            running = page.get_by_text(re.compile(r"· run \d+ of \d+")).first
+            running.wait_for(state="visible", timeout=timeout_s * 1000)
+            progress_seen.append(running.inner_text())
         wait_text(page, "Protocol:", timeout_s)
 
     def classifier() -> None:

@@ -43,7 +43,8 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
                 "charts": main.locator('[data-testid="stPlotlyChart"]').count(),
             }
 
-        times = walk(page, url, out=ARTIFACTS, epochs=2, clf_epochs=3, after_step=check)
+        progress: list[str] = []
+        times = walk(page, url, out=ARTIFACTS, epochs=2, clf_epochs=3, after_step=check, progress_seen=progress)
         # a click on a map point selects it (the map opened in lasso mode used to ignore clicks)
         open_page(page, "Embeddings")
         wait_text(page, "Nearest neighbours")
@@ -55,6 +56,7 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
 
     assert list(times) == ["data", "embeddings", "rankers", "classifier", "recommendations"]
     assert "page 1 of 1 · selected 1-1 of 1" in clicked, "the clicked product's card under the map"
+    assert progress and progress[0].startswith("Training 7 models: "), progress  # the step's label, then words
     data, emb, rank, clf, recs = (seen[k] for k in times)
     assert data["images"] >= 12, "the product gallery shows pictures"
     assert re.search(r"[\d,]+ reviews", data["text"])

@@ -43,3 +43,17 @@ def test_the_gallery_search_matches_every_word_in_any_order():
     assert data_view.search_rows(items, "b03", 10).tolist() == [2]  # ids too; an untitled product is found by id
     assert data_view.search_rows(items, "", 2).tolist() == [0, 1]
     assert data_view.search_rows(items, "red green", 10).tolist() == []
+
+
+def test_progress_speaks_words_not_stage_names():
+    from mmrec_core.progress import ProgressEvent
+    from mmrec_core.ui.progress import event_words, stage_words
+
+    assert stage_words("train none/bpr-mf trial 2") == "training bpr-mf, settings 2"
+    assert stage_words("train concat/freedom refit") == "training freedom on concat vectors, final fit on train + validation"
+    assert stage_words("embed-images") == "embedding pictures"
+    assert stage_words("classifier text+image") == "training the rating classifier on text+image"
+    assert stage_words("something new") == "something new"
+    event = ProgressEvent("train none/lightgcn trial 1", 7, 100, rate=12.5, eta_s=7.6, unit="epochs")
+    assert event_words(event) == "training lightgcn, settings 1: epoch 7/100, 12.5 epochs/s, about 8 s left"
+    assert event_words(ProgressEvent("read reviews", 1200, None, unit="lines")) == "reading reviews: 1,200 lines"
