@@ -94,17 +94,15 @@ def run_ranking(
     if emb is not None:
         result.embeddings = {**embedding_summary(emb), "fusions": {}}
     rep = Reporter(progress, "study: ranking", len(todo) * len(config.seeds), "runs")
-    rows: list[dict[str, Any]] = []
     features: dict[str, Any] = {}
     selections: dict[tuple[str, str], Any] = {}
     last_setting = None
     for setting, model in todo:
         if setting != last_setting and last_setting is not None and checkpoint is not None:
-            _merge_rows(result, rows)
-            rows = []
             checkpoint(result)
         last_setting = setting
         fused, error = _features(setting, emb, features, result)
+        rows: list[dict[str, Any]] = []
         for seed in config.seeds:
             rep.update(rep.done, message=f"{setting}/{model} seed {seed}")
             if error is not None:
@@ -114,7 +112,9 @@ def run_ranking(
                 rows.append(_fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoch, result,
                                      keep_models, selections))
             rep.advance()
-    _merge_rows(result, rows)
+        # each model's rows join the result as soon as its seeds are done: a run interrupted midway (Ctrl-C:
+        # run_study writes the result in its finally) keeps every finished model, not only finished settings
+        _merge_rows(result, rows)
     if not result.results.empty:
         result.results = result.results.reset_index(drop=True)
     return result

@@ -244,6 +244,25 @@ def test_freedom_reads_each_settings_modalities_unfused():
     assert result.results["error"].isna().all()
 
 
+def test_an_interrupted_run_keeps_every_finished_model(monkeypatch, tmp_path):
+    import mmrec_core.ranking as ranking
+
+    real, calls = ranking._fit_one, []
+
+    def fit_or_interrupt(*args, **kwargs):
+        calls.append(args[3])  # (config, data, setting, model, ...)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C during the third model
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ranking, "_fit_one", fit_or_interrupt)
+    config = tiny_config(fusions=("text",), models=("popularity", "bpr-mf", "dot"), classifier=None, selection=None)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(config, out_dir=tmp_path / "run")
+    saved = StudyResult.from_json(tmp_path / "run")
+    assert list(saved.results["model"]) == calls[:2] == ["popularity", "bpr-mf"], "both finished models written"
+
+
 def test_a_study_refuses_early_stopping_outside_selection():
     config = tiny_config(train=TrainConfig(early_stopping_patience=3))
     with pytest.raises(StudyConfigError, match="selection.patience"):
