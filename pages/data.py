@@ -16,6 +16,8 @@ ds = steps.dataset(config if load else None)
 if ds is not None:
     st.subheader(ds.name)
     st.caption(st.session_state.get("data_load_note", ""))
+    if st.session_state.get("data_cleared_note"):
+        st.caption(st.session_state["data_cleared_note"])
     tab_gallery, tab_stats, tab_report = st.tabs(["Products", "Interactions", "Load report"])
     with tab_gallery:
         data_view.gallery(ds)

@@ -44,7 +44,7 @@ def stage_words(stage: str) -> str:
 
 
 def event_words(event: ProgressEvent) -> str:
-    """The bar's line: ``training bpr-mf: epoch 7/100, 12.5 epochs/s, 8 s left``."""
+    """The bar's line: ``training bpr-mf: epoch 7/100, 12.5 epochs/s, about 8 s left``."""
     unit = event.unit[:-1] if event.unit.endswith("s") and event.total else event.unit
     count = f"{unit} {event.done:,}/{event.total:,}" if event.total else f"{event.done:,} {event.unit}"
     text = f"{stage_words(event.stage)}: {count}"

@@ -88,11 +88,11 @@ def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:
                    if state.get(key) is not None]
         for key in (state.EMBED, state.RANKING, state.ABLATION, state.CLASSIFIER):
             state.put(key, None)  # results of another data set would be misleading
-        if cleared:  # say so: a presenter who reloads should not find the trained results gone without a word
-            st.session_state["data_load_note"] = (
-                st.session_state.get("data_load_note", "") + f" · the {', '.join(cleared)} results of the previous "
-                "data set were put away (they do not apply here). Back on that data set, Train shows "
-                "a run already trained on this server at once.")
+        # say so: a presenter who reloads should not find the trained results gone without a word
+        st.session_state["data_cleared_note"] = (
+            f"The {', '.join(cleared)} results of the previous data set were put away (they do not apply here). "
+            "Back on that data set, Train shows a run already trained on this server at once."
+        ) if cleared else ""
     if state.get("data_summary") is None or not loaded_before:
         state.put("data_summary", ds.summary())
         refresh_sidebar()

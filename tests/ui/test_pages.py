@@ -316,7 +316,7 @@ def test_loading_another_data_set_says_which_results_it_put_away(app):
     at.number_input(key="w:demo-seed").set_value(1).run()  # another tiny catalogue
     at = healthy(at.button(key="load-data").click().run())
     note = " ".join(str(c.value) for c in at.caption)
-    assert "the embeddings results of the previous data set were put away" in note
+    assert "The embeddings results of the previous data set were put away" in note
     at = healthy(at.switch_page("pages/embeddings.py").run())
     assert not at.metric, "the other catalogue's vectors are not shown for this one"
 
