@@ -30,7 +30,7 @@ def bench_size(size: str, encoder: str, epochs: int, models: tuple[str, ...], fu
     from mmrec_core.cli import default_study_config
     from mmrec_core.data.interactions import ranking_data
     from mmrec_core.embeddings import fuse
-    from mmrec_core.models.registry import create_ranker
+    from mmrec_core.models.registry import RANKERS, create_ranker
     from mmrec_core.ranking import model_train_config
     from mmrec_core.study import embed_catalogue, load_data, prepare_interactions
 
@@ -41,7 +41,7 @@ def bench_size(size: str, encoder: str, epochs: int, models: tuple[str, ...], fu
     fused = fuse(embed_catalogue(dataset, config), fusion)
     out = {"users": data.inter.n_users, "items": data.inter.n_items, "fusion": fusion, "models": {}}
     for name in models:
-        content = create_ranker(name).needs_features
+        content = RANKERS[name].needs_features
         rd = ranking_data(
             data.inter, data.split.for_validation(), fused.features if content else None,
             fused.has_features if content else None, max_pairs_per_user=config.split.max_pairs_per_user,

@@ -33,10 +33,9 @@ class FREEDOMRanker(LightGCNRanker):
         import torch
 
         from mmrec_core.models.graph_nets import FREEDOMNet
-        from mmrec_core.models.graphs import bipartite_adjacency, fused_item_graph, knn_adjacency, knn_edges
+        from mmrec_core.models.graphs import fused_item_graph, knn_adjacency, knn_edges
 
         cfg, dev = self.config, self.device
-        users, items = self._graph_edges = self._edges(data)
         modalities = data.modality_vectors()
         graphs = {name: knn_adjacency(*knn_edges(vectors, cfg.knn, has), data.n_items, dev)
                   for name, (vectors, has) in modalities.items()}
@@ -45,8 +44,7 @@ class FREEDOMRanker(LightGCNRanker):
             name: (as_tensor(vectors * has[:, None], dev, torch.float32), as_tensor(has, dev, torch.float32))
             for name, (vectors, has) in modalities.items()
         }  # fmt: skip
-        adjacency = bipartite_adjacency(users, items, data.n_users, data.n_items)
-        return FREEDOMNet(data.n_users, data.n_items, cfg.factors, cfg.layers, adjacency, item_graph, tensors)
+        return FREEDOMNet(data.n_users, data.n_items, cfg.factors, cfg.layers, self._graph(data), item_graph, tensors)
 
     def _epoch_hook(self, resample: Callable[[int], None] | None) -> Callable[[int], None]:
         import torch

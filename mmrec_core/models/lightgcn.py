@@ -35,23 +35,22 @@ class LightGCNRanker(BPRMFRanker):
         self._graph_edges: tuple[torch.Tensor, torch.Tensor] | None = None
         self._train_adjacency: torch.Tensor | None = None  # the graph training propagates over (FREEDOM prunes it)
 
-    def _edges(self, data: RankingData) -> tuple[torch.Tensor, torch.Tensor]:
-        """The distinct (user, item) train positives, as the graph's edges on the device."""
+    def _graph(self, data: RankingData) -> torch.Tensor:
+        """The normalised graph of the distinct (user, item) train positives, on the device; its edges stay in
+        ``_graph_edges`` (FREEDOM prunes them each epoch)."""
         import torch
 
-        from mmrec_core.models.graphs import unique_edges
+        from mmrec_core.models.graphs import bipartite_adjacency, unique_edges
 
         keep = np.asarray(data.train_labels).astype(bool)
         u, i = unique_edges(np.asarray(data.train_users)[keep], np.asarray(data.train_items)[keep], data.n_items)
-        return as_tensor(u, self.device, torch.int64), as_tensor(i, self.device, torch.int64)
+        users, items = self._graph_edges = (as_tensor(u, self.device, torch.int64), as_tensor(i, self.device, torch.int64))
+        return bipartite_adjacency(users, items, data.n_users, data.n_items)
 
     def _network(self, data: RankingData):
         from mmrec_core.models.graph_nets import LightGCNNet
-        from mmrec_core.models.graphs import bipartite_adjacency
 
-        users, items = self._graph_edges = self._edges(data)
-        adjacency = bipartite_adjacency(users, items, data.n_users, data.n_items)
-        return LightGCNNet(data.n_users, data.n_items, self.config.factors, self.config.layers, adjacency)
+        return LightGCNNet(data.n_users, data.n_items, self.config.factors, self.config.layers, self._graph(data))
 
     def _prepare(self, data: RankingData):
         from mmrec_core.losses import bpr_loss, l2_penalty
