@@ -16,6 +16,7 @@ import json
 import os
 import types
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -452,6 +453,28 @@ rules(
 def to_dict(config: Any) -> dict[str, Any]:
     """A JSON-ready dict of a (nested) config dataclass; tuples become lists."""
     return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def differences(old: Any, new: Any, limit: int = 4) -> list[str]:
+    """What changed from config ``old`` to ``new``, as ``"train.epochs 2 -> 40"`` lines (at most ``limit``,
+    then ``"and N more"``): the dashboard says which settings a shown result was *not* made with."""
+
+    def walk(a: Any, b: Any, path: str) -> Iterator[str]:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in dict.fromkeys([*a, *b]):
+                if key != "name":
+                    yield from walk(a.get(key), b.get(key), f"{path}{key}.")
+        elif a != b:
+            yield f"{path.rstrip('.')} {_shown(a)} -> {_shown(b)}"
+
+    lines = list(walk(to_dict(old), to_dict(new), ""))
+    return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "set"
+    return ", ".join(map(str, value)) if isinstance(value, list) else "none" if value is None else str(value)
 
 
 def from_dict(cls: type[T], data: dict[str, Any], *, _path: str = "") -> T:

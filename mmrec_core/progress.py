@@ -2,14 +2,46 @@
 
 A stage calls ``report(done, total)``; the callback receives a :class:`ProgressEvent` with the rate and
 the time left, so the dashboard can show ``st.progress`` and the CLI a tqdm bar from the same events.
+
+Stopping works the same way from any caller: ``with cancellable(event): run_ranking(...)`` makes every
+progress report and every training batch inside check ``event``; once it is set they raise
+:class:`Cancelled`, which the runners catch where finished work can be kept (whole models, whole modalities).
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class Cancelled(BaseException):  # noqa: N818 - reads as what happened: "the run was cancelled"
+    """The run was stopped by its user. A BaseException, so the per-model ``except Exception`` that records
+    a failed model and goes on does not swallow it: the whole run ends, keeping what finished."""
+
+
+_STOP: ContextVar[threading.Event | None] = ContextVar("mmrec_stop", default=None)
+
+
+@contextlib.contextmanager
+def cancellable(stop: threading.Event) -> Iterator[None]:
+    """Within the block, :func:`check_cancelled` raises :class:`Cancelled` once ``stop`` is set (from any thread)."""
+    token = _STOP.set(stop)
+    try:
+        yield
+    finally:
+        _STOP.reset(token)
+
+
+def check_cancelled() -> None:
+    """Raise :class:`Cancelled` if the enclosing :func:`cancellable` block was asked to stop (cheap: a flag read)."""
+    stop = _STOP.get()
+    if stop is not None and stop.is_set():
+        raise Cancelled
 
 
 @dataclass(frozen=True)
@@ -67,6 +99,7 @@ class Reporter:
         self.done = 0
 
     def update(self, done: int, *, message: str = "", metrics: dict[str, Any] | None = None) -> None:
+        check_cancelled()  # every reporting loop is a place where a stopped run ends
         self.done = done
         if self.callback is None:
             return

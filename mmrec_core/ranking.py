@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from mmrec_core.config import StudyConfig, TrainConfig
-from mmrec_core.progress import ProgressCallback, Reporter
+from mmrec_core.progress import Cancelled, ProgressCallback, Reporter
 from mmrec_core.results import NO_CONTENT, StudyResult, describe_error
 
 log = logging.getLogger("mmrec.ranking")
@@ -97,27 +97,47 @@ def run_ranking(
     features: dict[str, Any] = {}
     selections: dict[tuple[str, str], Any] = {}
     last_setting = None
-    for setting, model in todo:
-        if setting != last_setting and last_setting is not None and checkpoint is not None:
-            checkpoint(result)
-        last_setting = setting
-        fused, error = _features(setting, emb, features, result)
-        rows: list[dict[str, Any]] = []
-        for seed in config.seeds:
-            rep.update(rep.done, message=f"{setting}/{model} seed {seed}")
-            if error is not None:
-                rows.append({"setting": setting, "model": model, "seed": seed, "error": error})
-                result.errors.append({"step": f"{setting}/{model} seed {seed}", "error": error})
-            else:
-                rows.append(_fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoch, result,
-                                     keep_models, selections))
-            rep.advance()
-        # each model's rows join the result as soon as its seeds are done: a run interrupted midway (Ctrl-C:
-        # run_study writes the result in its finally) keeps every finished model, not only finished settings
-        _merge_rows(result, rows)
+    finished = 0
+    try:
+        for setting, model in todo:
+            if setting != last_setting and last_setting is not None and checkpoint is not None:
+                checkpoint(result)
+            last_setting = setting
+            fused, error = _features(setting, emb, features, result)
+            rows: list[dict[str, Any]] = []
+            for seed in config.seeds:
+                rep.update(rep.done, message=f"{setting}/{model} seed {seed}")
+                if error is not None:
+                    rows.append({"setting": setting, "model": model, "seed": seed, "error": error})
+                    result.errors.append({"step": f"{setting}/{model} seed {seed}", "error": error})
+                else:
+                    rows.append(_fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoch,
+                                         result, keep_models, selections))
+                rep.advance()
+            # each model's rows join the result as soon as its seeds are done: a run interrupted midway (Ctrl-C:
+            # run_study writes the result in its finally; Stop: below) keeps every finished model
+            _merge_rows(result, rows)
+            finished += 1
+    except Cancelled:
+        _forget_unfinished(result, {(s, m) for s, m in todo[finished:]})
+        result.stopped = (f"stopped by the user after {finished} of {len(todo)} models"
+                          + (f", while training {todo[finished][1]}" if finished < len(todo) else ""))
+        log.warning("ranking %s", result.stopped)
     if not result.results.empty:
         result.results = result.results.reset_index(drop=True)
     return result
+
+
+def _forget_unfinished(result: StudyResult, unfinished: set[tuple[str, str]]) -> None:
+    """Drop what a stopped model left behind (seeds that finished before the stop, its curves, its models):
+    a model shows whole or not at all."""
+    for key in [k for k in result.models if k[:2] in unfinished]:
+        del result.models[key]
+    for key in [k for k in result.per_user if k[:2] in unfinished]:
+        del result.per_user[key]
+    for setting, model in unfinished:
+        result.histories.pop(f"{setting}/{model}", None)
+        result.selection.pop(f"{setting}/{model}", None)
 
 
 def _features(setting: str, emb, cache: dict[str, Any], result: StudyResult) -> tuple[Any, str | None]:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mmrec_core.config import StudyConfig
-from mmrec_core.progress import ProgressCallback, Reporter
+from mmrec_core.progress import Cancelled, ProgressCallback, Reporter
 from mmrec_core.results import describe_error
 
 log = logging.getLogger("mmrec.rating")
@@ -103,7 +103,7 @@ def run_classifier(
         log.error("classifier: %s", error)
         return {m: {"error": error} for m in cc.modalities}, {**info, "error": error}
     out: dict[str, dict[str, Any]] = {}
-    for modality in cc.modalities:
+    for done, modality in enumerate(cc.modalities):
         start = time.perf_counter()
         try:
             X = {"text+image": lambda: np.hstack([text, image]), "text": lambda: text, "image": lambda: image}[modality]()
@@ -126,6 +126,10 @@ def run_classifier(
             }  # fmt: skip
             log.info("classifier %s: accuracy %.4f, macro-F1 %.4f", modality, out[modality]["accuracy"],
                      out[modality]["macro_f1"])
+        except Cancelled:  # Stop: the finished modalities are kept, whole
+            info["stopped"] = f"stopped by the user after {done} of {len(cc.modalities)} modalities"
+            log.warning("classifier %s", info["stopped"])
+            break
         except Exception as exc:  # noqa: BLE001 - one modality's failure must not end the study
             log.error("classifier %s failed: %s", modality, describe_error(exc))
             log.debug("traceback", exc_info=True)

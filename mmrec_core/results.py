@@ -66,6 +66,9 @@ class StudyResult:
         chosen ``epochs``), ``metric``, ``validation`` (its value), ``refit`` and every trial.
     errors:
         Every requested job that failed or was skipped: ``{"step", "error"}``.
+    stopped:
+        Empty, or how a run its user stopped ended ("stopped by the user after 3 of 8 models"): the rows
+        hold the models that finished, whole.
     per_user:
         ``(setting, model, seed)`` -> per-user metric arrays, when the evaluator provides them (kept in
         memory for paired tests; not written to JSON).
@@ -85,6 +88,7 @@ class StudyResult:
     timings: dict[str, float] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
     selection: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stopped: str = ""
     per_user: dict[tuple[str, str, int], dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
     models: dict[tuple[str, str, int], Any] = field(default_factory=dict, repr=False)
     created: str = field(default_factory=lambda: time.strftime("%Y-%m-%d %H:%M:%S"))
@@ -247,6 +251,7 @@ class StudyResult:
             "timings": self.timings,
             "selection": self.selection,
             "errors": self.errors,
+            "stopped": self.stopped,
         })
 
     def to_json(self, folder: str | Path) -> Path:
@@ -296,6 +301,7 @@ class StudyResult:
             timings=data.get("timings") or {},
             errors=data.get("errors") or [],
             selection=data.get("selection") or {},
+            stopped=data.get("stopped") or "",
             created=data.get("created", ""),
         )
 

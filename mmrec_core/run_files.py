@@ -58,7 +58,7 @@ def check_results(data: Any) -> None:
         _expect(rows, list, "rows", "a list")
         for i, row in enumerate(rows):
             _check_row(row, f"rows[{i}]")
-    for name in ("protocol", "created", "name"):
+    for name in ("protocol", "created", "name", "stopped"):
         if data.get(name) is not None:
             _expect(data[name], str, name, "a string")
     for name in DICT_FIELDS:

@@ -165,7 +165,7 @@ def run_study(
         else:
             result.dataset, result.load_report = data.summary(), dataset.report.to_dict()
         save(result)
-        if config.classifier is not None:
+        if config.classifier is not None and not result.stopped:
             result.classifier, result.classifier_info = timed(
                 "classifier", lambda: run_classifier(config, dataset, emb, progress, on_epoch)
             )

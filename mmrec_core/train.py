@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mmrec_core.progress import check_cancelled
+
 if TYPE_CHECKING:
     import torch
 
@@ -142,6 +144,7 @@ def train_loop(
             m.train()
         total = torch.zeros((), device=device)  # summed on device: no host sync per batch
         for idx in batches(n, batch_size, generator, device):
+            check_cancelled()  # a Stop ends a long epoch (large: minutes) within one batch
             loss = step(idx)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -203,3 +203,16 @@ def test_a_device_this_machine_lacks_is_refused_before_a_run_but_a_saved_run_sti
     with pytest.raises(ConfigError, match=r'embed.device is "cuda:7" but'):
         validate(config)
     assert from_dict(StudyConfig, to_dict(config)) == config  # reading only: a GPU run opens on a laptop
+
+
+def test_differences_name_each_changed_field_in_a_line():
+    from mmrec_core.config import differences
+
+    base = StudyConfig()
+    new = dataclasses.replace(base, name="other", models=("bpr-mf",), selection=None,
+                              train=dataclasses.replace(base.train, epochs=40))
+    assert differences(base, base) == [] and differences(base, dataclasses.replace(base, name="x")) == []
+    lines = differences(base, new)
+    assert lines == [f"models {', '.join(base.models)} -> bpr-mf", f"train.epochs {base.train.epochs} -> 40",
+                     "selection set -> none"]
+    assert differences(base, new, limit=1) == [lines[0], "and 2 more"]

@@ -23,8 +23,10 @@ from mmrec_core.models.registry import RANKERS
 from mmrec_core.results import NO_CONTENT, StudyResult, list_runs
 from mmrec_core.study import (
     StudyConfigError,
+    load_data,
     model_train_config,
     prepare_interactions,
+    run_classifier,
     run_ranking,
     run_study,
     validate_config,
@@ -261,6 +263,57 @@ def test_an_interrupted_run_keeps_every_finished_model(monkeypatch, tmp_path):
         run_study(config, out_dir=tmp_path / "run")
     saved = StudyResult.from_json(tmp_path / "run")
     assert list(saved.results["model"]) == calls[:2] == ["popularity", "bpr-mf"], "both finished models written"
+
+
+def test_a_stopped_run_keeps_the_finished_models_whole(tmp_path):
+    """Stop (the dashboard's button) during the last model's second seed: the finished models stay, every
+    trace of the stopped one goes (its finished seed, curve, fitted model), and the result says where."""
+    import threading
+
+    from mmrec_core.progress import cancellable
+
+    stop = threading.Event()
+
+    def on_epoch(record):
+        if record["model"] == "mlp-bpr" and record["seed"] == 1 and record["epoch"] == 2:
+            stop.set()  # the next batch ends the run
+
+    config = tiny_config(fusions=("text",), models=("popularity", "bpr-mf", "dot", "mlp-bpr"), classifier=None,
+                         selection=None, seeds=(0, 1), train=TrainConfig(epochs=3))
+    with cancellable(stop):
+        result = run_study(config, on_epoch=on_epoch, out_dir=tmp_path / "run", keep_models=True)
+    finished = ["popularity", "bpr-mf", "oracle", "dot"]  # content-free models and the oracle run first
+    assert result.stopped == "stopped by the user after 4 of 5 models, while training mlp-bpr"
+    assert list(dict.fromkeys(result.results["model"])) == finished
+    assert {name for _s, name, _seed in result.models} == set(finished)
+    assert {name for _s, name, _seed in result.per_user} == set(finished)
+    assert not any(key.endswith("/mlp-bpr") for key in result.histories), "the stopped model's curve is gone"
+    saved = StudyResult.from_json(tmp_path / "run")
+    assert saved.stopped == result.stopped and len(saved.results) == 8  # 4 models x 2 seeds
+
+
+def test_a_run_that_is_not_stopped_says_nothing_about_stopping():
+    config = tiny_config(fusions=("text",), models=("popularity",), classifier=None)
+    assert run_study(config).stopped == ""
+
+
+def test_a_stopped_classifier_keeps_the_modalities_that_finished():
+    import threading
+
+    from mmrec_core.progress import cancellable
+
+    stop = threading.Event()
+
+    def on_epoch(record):
+        if record["model"] == "text":
+            stop.set()
+
+    config = tiny_config(models=(), classifier=ClassifierConfig(modalities=("image", "text", "text+image"),
+                                                                epochs=3, max_images=400))
+    with cancellable(stop):
+        outputs, info = run_classifier(config, load_data(config), None, on_epoch=on_epoch)
+    assert list(outputs) == ["image"] and "accuracy" in outputs["image"]
+    assert info["stopped"] == "stopped by the user after 1 of 3 modalities"
 
 
 def test_a_study_refuses_early_stopping_outside_selection():
