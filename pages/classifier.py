@@ -16,11 +16,15 @@ if emb is None:
 
 cc = controls.classifier_controls()
 if st.button("Train classifier", type="primary", key="train-classifier"):
-    run = classifier_view.train(ds, emb, cc)
-    if run is not None:
-        state.put(state.CLASSIFIER, run)
+    stored = classifier_view.train(ds, emb, cc)  # trained on this server before: shown at once
+    if stored is not None:
+        state.put(state.CLASSIFIER, stored)
         steps.refresh_sidebar()
 components.error_box("Rating classifier")
+run = classifier_view.collect()  # follows the training, also after leaving the page and coming back
+if run is not None:
+    state.put(state.CLASSIFIER, run)
+    steps.refresh_sidebar()
 
 run = state.get(state.CLASSIFIER)
 if run is None:
@@ -28,4 +32,5 @@ if run is None:
             "with early stopping on the validation loss.")
     st.stop()
 
+components.stale_note(run["config"], classifier_view.study_config(cc), "Train classifier")
 classifier_view.results(run)

@@ -22,15 +22,20 @@ config = rankers_view.study_config(tuple(m for m in models if m in names), split
 st.caption(f"Fusion: **{fusion}** (set on the Embeddings page). The demo adds the **oracle**: the hidden "
            "taste the ratings were drawn from, the ceiling a model can reach.")
 if st.button("Train rankers", type="primary", key="train-rankers", disabled=not config.models):
-    result = rankers_view.train(ds, emb, config, f"Training {len(config.models)} models")
-    if result is not None:
-        state.put(state.RANKING, {"result": result, "config": config})
+    stored = rankers_view.train(ds, emb, config, f"Training {len(config.models)} models")
+    if stored is not None:  # trained on this server before: shown at once
+        state.put(state.RANKING, {"result": stored, "config": config})
         steps.refresh_sidebar()
 components.error_box("Rankers")
+result = rankers_view.collect()  # follows the training (also after a click elsewhere or a page change)
+if result is not None:
+    state.put(state.RANKING, {"result": result, "config": result.config})
+    steps.refresh_sidebar()
 
 run = state.get(state.RANKING)
 if run is not None:
     st.subheader("Results")
+    components.stale_note(run["config"], config, "Train rankers")
     rankers_view.results_table(run["result"])
     rankers_view.curves(run["result"], key="ranker-curves")
     rankers_view.downloads(run["result"], run["config"], "rankers")
@@ -44,12 +49,16 @@ else:
     fusions, ab_models = rankers_view.ablation_controls(emb, config.models)
     ab_config = rankers_view.with_fusions(config, fusions, ab_models)
     if st.button("Run ablation", key="run-ablation", disabled=not (fusions and ab_models)):
-        result = rankers_view.train(ds, emb, ab_config, f"Ablation: {len(fusions)} fusion modes x {len(ab_models)} models")
-        if result is not None:
-            state.put(state.ABLATION, {"result": result, "config": ab_config})
+        stored = rankers_view.train(ds, emb, ab_config, f"Ablation: {len(fusions)} fusion modes x "
+                                    f"{len(ab_models)} models", job="ablation")
+        if stored is not None:
+            state.put(state.ABLATION, {"result": stored, "config": ab_config})
+    result = rankers_view.collect(job="ablation")
+    if result is not None:
+        state.put(state.ABLATION, {"result": result, "config": result.config})
     ablation = state.get(state.ABLATION)
     if ablation is not None:
-        rankers_view.results_table(ablation["result"])
+        rankers_view.results_table(ablation["result"], key="ablation")
         rankers_view.ablation_chart(ablation["result"])
         rankers_view.downloads(ablation["result"], ablation["config"], "ablation")
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from mmrec_core import viz
 from mmrec_core.config import ClassifierConfig, StudyConfig
-from mmrec_core.ui import components, loaders, state, steps
+from mmrec_core.ui import components, jobs, loaders, state
 from mmrec_core.ui.progress import CurveBridge
 
 HINT = "try fewer epochs or only the text+image modality; recompute the embeddings if pictures are missing."
@@ -36,26 +36,53 @@ def history_frame(outputs: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 
 def train(ds: Any, emb: Any, cc: ClassifierConfig, page: str = "Rating classifier") -> dict[str, Any] | None:
+    """Start Study B as the page's job (followed by :func:`collect`), or return the run this server already
+    trained on the same config, data and embeddings."""
     from mmrec_core.study import run_classifier
 
-    config = StudyConfig(name="dashboard-classifier", data=state.get(state.DATA),
-                         embed=state.get(state.EMBED) or state.default_embed_config(), models=(), classifier=cc)
-    curves = CurveBridge(st.container(), metrics=["loss", "accuracy"], transform=split_epoch)
-    key = (config, ds.fingerprint, None if emb is None else emb.identity)  # trains once per server (see rankers)
-    loaded = steps.run_step(page, f"Training the rating classifier ({', '.join(cc.modalities)})",
-                            lambda progress: loaders.memo("classifier", key, lambda: run_classifier(
-                                config, ds, emb, progress, curves)), HINT)
-    curves.slot.empty()
-    if loaded is None:
+    config = study_config(cc)
+    slot = loaders.slot("classifier", (config, ds.fingerprint, None if emb is None else emb.identity))
+    if "value" in slot:
+        return _run(slot["value"], config)
+
+    def fit(progress: Any, on_epoch: Any) -> dict[str, Any]:
+        outputs, info = loaders.fill(slot, lambda: run_classifier(config, ds, emb, progress, on_epoch),
+                                     keep=lambda v: not v[1].get("error") and not v[1].get("stopped")
+                                     and not any("error" in o for o in v[0].values())).value
+        return _run((outputs, info), config)
+
+    jobs.start("classifier", page, f"Training the rating classifier ({', '.join(cc.modalities)})", fit, HINT,
+               curves=lambda box: CurveBridge(box, metrics=["loss", "accuracy"], transform=split_epoch))
+    return None
+
+
+def study_config(cc: ClassifierConfig) -> StudyConfig:
+    """The study the page's controls describe: Study B alone, on the loaded data and the chosen encoder."""
+    return StudyConfig(name="dashboard-classifier", data=state.get(state.DATA),
+                       embed=state.get(state.EMBED) or state.default_embed_config(), models=(), classifier=cc)
+
+
+def _run(value: tuple[dict[str, Any], dict[str, Any]], config: StudyConfig) -> dict[str, Any]:
+    outputs, info = value
+    return {"outputs": outputs, "info": info, "config": config}
+
+
+def collect(page: str = "Rating classifier") -> dict[str, Any] | None:
+    """Follow the classifier's job (also after leaving the page and coming back) to its end; the run, or None
+    while there is none or when nothing trained (the error box or a warning says why)."""
+    ended, run = jobs.follow("classifier")
+    if not ended or run is None:
         return None
-    outputs, info = loaded.value
-    if info.get("error") or any("error" in o for o in outputs.values()):
-        loaders.forget("classifier", key)
-    if info.get("error") or all("error" in o for o in outputs.values()):
+    outputs, info = run["outputs"], run["info"]
+    if info.get("error") or (outputs and all("error" in o for o in outputs.values())):
         message = info.get("error") or next(iter(outputs.values()))["error"]
         components.report_failure(page, RuntimeError(message), HINT)
         return None
-    return {"outputs": outputs, "info": info, "config": config}
+    if not outputs:
+        st.warning(f"Training {info.get('stopped', 'ended')} before any modality finished: nothing to show.",
+                   icon=":material/stop_circle:")
+        return None
+    return run
 
 
 def summary_table(outputs: dict[str, dict[str, Any]]) -> pd.DataFrame:
@@ -84,6 +111,9 @@ def report_table(report: dict[str, Any]) -> pd.DataFrame:
 
 def results(run: dict[str, Any]) -> None:
     outputs, info = run["outputs"], run["info"]
+    if info.get("stopped"):
+        st.warning(f"Training {info['stopped']}: below are the modalities that finished.",
+                   icon=":material/stop_circle:")
     st.caption(f"{info.get('rows', 0):,} reviews with an item picture (of {info.get('reviews', 0):,}; cap "
                f"{info.get('capped_at')}), 80/20 stratified split, seed 42, class weights "
                f"{run['config'].classifier.class_weight}; {info.get('validation', 'early stopping on validation')}.")

@@ -180,6 +180,17 @@ def report_failure(page: str, exc: BaseException, hint: str) -> None:
         error_box(page)
 
 
+def stale_note(shown: Any, current: Any, button: str) -> None:
+    """Say so when the results on screen were made with other settings than the controls now show (after
+    changing a control, or coming back to a page), and which, so nobody reads them as the new settings'."""
+    from mmrec_core.config import differences
+
+    changed = differences(shown, current)
+    if changed:
+        st.info(f"The results below were made with other settings: {'; '.join(changed)}. Press **{button}** "
+                "to run the settings above.", icon=":material/history:")
+
+
 def metric_row(values: dict[str, Any]) -> None:
     cols = st.columns(len(values))
     for col, (label, value) in zip(cols, values.items(), strict=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mmrec_core.ui import loaders, state
+from mmrec_core.ui import jobs, loaders, state
 
 PAGES = (
     ("pages/data.py", "Data", ":material/table:"),
@@ -79,4 +79,5 @@ def refresh_sidebar() -> None:
     lines.append(f"**Encoder**: {embed.encoder} · {embed.fusion}" if embed else "**Encoder**: not computed yet")
     ran = [name for name, key in (("rankers", state.RANKING), ("classifier", state.CLASSIFIER)) if state.get(key)]
     lines.append("**Trained**: " + (", ".join(ran) if ran else "nothing yet"))
+    lines.extend(f"**Running**: {job.label} (on *{job.page}*)" for job in jobs.running())
     slot.markdown("  \n".join(lines))

@@ -39,13 +39,26 @@ def _slot(kind: str, *key: Any) -> dict[str, Any]:
 
 def memo(kind: str, key: tuple, compute: Any) -> Loaded:
     """``compute()`` once per ``(kind, key)`` for the whole server; later calls return the stored value."""
-    slot = _slot(kind, *key)
+    return fill(slot(kind, key), compute)
+
+
+def slot(kind: str, key: tuple) -> dict[str, Any]:
+    """The memo slot of ``(kind, key)``: ``"value"`` in it once computed. Taken on the script thread and
+    handed to a worker (Streamlit's cache wants a script context), which fills it with :func:`fill`."""
+    return _slot(kind, *key)
+
+
+def fill(slot: dict[str, Any], compute: Any, keep: Any = None) -> Loaded:
+    """The slot's value, computing it first if needed; ``keep(value)`` False leaves a computed value out of the
+    slot (a stopped or failed run must run again next time, not be served from memory)."""
     start = time.perf_counter()
     with slot["lock"]:  # two sessions asking at once compute once
-        computed = "value" not in slot
-        if computed:
-            slot["value"] = compute()
-    return Loaded(slot["value"], computed, time.perf_counter() - start)
+        if "value" in slot:
+            return Loaded(slot["value"], False, time.perf_counter() - start)
+        value = compute()
+        if keep is None or keep(value):
+            slot["value"] = value
+    return Loaded(value, True, time.perf_counter() - start)
 
 
 def forget(kind: str, key: tuple) -> None:

@@ -92,7 +92,8 @@ class ProgressBridge:
                 where = (f" · run {min(runs.done + 1, runs.total):,} of {runs.total:,}"
                          if runs is not None and runs.total else "")
                 head = f"{self.label}: " if self.label else ""
-                self.status.update(label=f"{head}{stage_words(event.stage)}{where} ...")
+                # expanded again on every label: an update without it folds the box, hiding the bar and Stop
+                self.status.update(label=f"{head}{stage_words(event.stage)}{where} ...", expanded=True)
             self._stage = event.stage
 
     def done(self, text: str) -> None:

@@ -15,11 +15,11 @@ import streamlit as st
 
 from mmrec_core import viz
 from mmrec_core.config import EvalConfig, SelectionConfig, SplitConfig, StudyConfig, TrainConfig, to_dict
-from mmrec_core.ui import components, loaders, state, steps
+from mmrec_core.ui import components, jobs, loaders, state
 from mmrec_core.ui.progress import CurveBridge
 
-TABLE_METRICS = ("train_accuracy", "test_accuracy", "auc", "recall@10", "val_ndcg@10", "ndcg@10", "hr@10", "mrr@10",
-                 "recall@20", "ndcg@20", "coverage@10", "novelty@10")
+TABLE_METRICS = ("test_accuracy", "auc", "val_ndcg@10", "ndcg@10", "recall@10", "hr@10", "mrr@10", "recall@20",
+                 "ndcg@20", "train_accuracy", "coverage@10", "novelty@10")
 HINT = "try fewer models or epochs; if it persists, recompute the embeddings on the Embeddings page."
 
 
@@ -49,24 +49,36 @@ def _interactions(ds: Any, config: StudyConfig) -> Any:
                         lambda: prepare_interactions(ds, config)).value
 
 
-def train(ds: Any, emb: Any, config: StudyConfig, label: str, page: str = "Rankers") -> Any | None:
-    """Run the ranking step with a progress bar and live curves; None (and an error box) on failure."""
+def train(ds: Any, emb: Any, config: StudyConfig, label: str, job: str = "rankers", page: str = "Rankers") -> Any:
+    """Start training ``config`` as the page's job (followed by :func:`collect`), or return the run this server
+    already trained on the same config, data and embeddings (a second walk through the demo is instant)."""
     from mmrec_core.study import run_ranking
 
-    live = st.container()
-    curves = CurveBridge(live, by_setting=len(config.fusions) > 1, transform=trial_lines)
     data = _interactions(ds, config)
-    # the same config on the same data and embeddings trains once per server: a presenter's second
-    # walk through the demo, or a return to earlier settings, shows the stored run at once
-    key = (config, ds.fingerprint, None if emb is None else emb.identity)
-    loaded = steps.run_step(page, label, lambda progress: loaders.memo("ranking", key, lambda: run_ranking(
-        config, data, emb, progress=progress, on_epoch=curves, keep_models=True)), HINT)
-    curves.slot.empty()
-    if loaded is None:
+    slot = loaders.slot("ranking", (config, ds.fingerprint, None if emb is None else emb.identity))
+    if "value" in slot:
+        return slot["value"]
+    jobs.start(job, page, label, lambda progress, on_epoch: loaders.fill(slot, lambda: run_ranking(
+        config, data, emb, progress=progress, on_epoch=on_epoch, keep_models=True), keep=complete).value, HINT,
+        curves=lambda box: CurveBridge(box, by_setting=len(config.fusions) > 1, transform=trial_lines))
+    return None
+
+
+def complete(result: Any) -> bool:
+    """A run worth serving again from memory: it ran to the end and nothing in it failed."""
+    return not result.stopped and not result.errors
+
+
+def collect(job: str = "rankers", page: str = "Rankers") -> Any | None:
+    """Follow the page's training job to its end; its result (also a stopped run's, with the models that
+    finished), or None while there is none or when every model failed (the error box says why)."""
+    ended, result = jobs.follow(job)
+    if not ended or result is None:
         return None
-    result = loaded.value
-    if result.errors:
-        loaders.forget("ranking", key)
+    if result.results.empty:
+        st.warning(f"Training {result.stopped or 'ended'} before any model finished: nothing to show.",
+                   icon=":material/stop_circle:")
+        return None
     if result.errors and result.results.get("error", pd.Series()).notna().all():
         components.report_failure(page, RuntimeError(result.errors[0]["error"]), HINT)
         return None
@@ -79,17 +91,40 @@ def trial_lines(row: dict[str, Any]) -> list[dict[str, Any]]:
     return [{**row, "model": f"{row['model']}{tag}"}]
 
 
-def results_table(result: Any) -> None:
+def results_table(result: Any, key: str = "results") -> None:
     """The metrics table (mean ± std over seeds), the protocol it was measured under, per-row errors."""
     st.caption(f"Protocol: {result.protocol}")
-    table = result.table(TABLE_METRICS)
-    st.table(table, hide_index=True, border="horizontal")
+    if result.stopped:
+        st.warning(f"Training {result.stopped}: the table holds the models that finished.",
+                   icon=":material/stop_circle:")
+    leaderboard(result, key)
     for err in result.errors:
         st.warning(f"{err['step']}: {err['error']}")
     chosen = result.selection_table()
     if not chosen.empty:
-        st.markdown("**Selected settings** (chosen on the validation split; the test set is read once per model)")
-        st.dataframe(chosen, hide_index=True, key=f"selected-{id(result)}")
+        from mmrec_core.leaderboard import chosen_settings
+
+        st.markdown("**Selected settings** (chosen on the validation split, then refit on train + validation "
+                    "for the chosen epochs; the test set is read once per model)")
+        st.dataframe(chosen_settings(chosen), hide_index=True, width="stretch", key=f"selected-{key}")
+
+
+BEST = "background-color: #dcfce7; color: #14532d; font-weight: 600"
+
+
+def leaderboard(result: Any, key: str) -> None:
+    """The sortable table: headline columns in words (more on demand), each column's best value in green."""
+    from mmrec_core import leaderboard as lb
+
+    offered = lb.available(result, TABLE_METRICS)
+    shown = st.multiselect("Columns", offered, format_func=lb.words, key=state.widget_default(
+        f"w:{key}-columns", [m for m in lb.DEFAULT_METRICS if m in offered]), help="the download has every column")
+    frame, best = lb.leaderboard(result, tuple(m for m in offered if m in shown))
+    mask = lb.best_mask(frame, best)
+    styled = frame.style.apply(lambda col: [BEST if hit else "" for hit in mask[col.name]]).format(precision=3, na_rep="—")
+    st.dataframe(styled, hide_index=True, width="stretch", key=f"{key}-table")
+    st.caption("Green: each column's best (the oracle, the hidden taste itself, is the ceiling and never counted). "
+               "Click a column's name to sort by it.")
 
 
 def curves(result: Any, key: str) -> None:

@@ -93,7 +93,7 @@ def show(result: Any, source: str) -> None:
     """A saved run's ranking table, ablation chart and classifier summary."""
     st.markdown(f"**{result.config.name}** from `{source}`")
     if not result.results.empty:
-        rankers_view.results_table(result)
+        rankers_view.results_table(result, key="saved")
         rankers_view.ablation_chart(result, key="saved")
     if result.classifier:
         st.markdown("**Rating classifier**")

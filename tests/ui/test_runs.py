@@ -24,7 +24,7 @@ def test_a_cli_run_opens_in_the_rankers_page(app):
     at = healthy(at.button(key="open-run").click().run())
 
     assert any("from-the-cli" in md.value for md in at.markdown)
-    shown = [t.value for t in at.table if "model" in t.value.columns and "setting" in t.value.columns][-1]
+    shown = [d.value for d in at.dataframe if "model" in d.value.columns and "item content" in d.value.columns][-1]
     assert set(shown["model"]) == set(written.results["model"])  # popularity, dot and the demo's oracle
     bars = chart(at, "saved-bar")
     assert {t["type"] for t in bars["data"]} == {"bar"}
