@@ -16,6 +16,18 @@ from mmrec_core.ui import state
 
 log = logging.getLogger("mmrec.ui")
 THUMB_PX = 256
+CARD_MIN_PX = 120  # a picture card narrower than this wraps to the next row (the grids at 1024 px, on a projector)
+MODEL_MIN_PX = 260  # a model's top-K block on the Recommendations page, likewise
+# Streamlit styles keyed containers through the class "st-key-<key>": picture grids wrap rather than shrink,
+# and a marked card (a held-out hit) has a green border.
+CSS = f"""<style>
+[class*="st-key-cards-"] [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
+[class*="st-key-cards-"] [data-testid="stColumn"] {{ min-width: {CARD_MIN_PX}px; flex-grow: 0; }}
+[class*="st-key-models-"] > div > [data-testid="stHorizontalBlock"] {{ flex-wrap: wrap; }}
+[class*="st-key-models-"] > div > [data-testid="stHorizontalBlock"] > [data-testid="stColumn"] {{
+  min-width: {MODEL_MIN_PX}px; flex-grow: 0; }}
+[class*="st-key-hit-"] {{ border: 2px solid #16a34a !important; }}
+</style>"""
 
 
 @st.cache_data(show_spinner=False, max_entries=5000)
@@ -72,43 +84,70 @@ def image_grid(
 ) -> None:
     """Pictures in a grid with titles, star ratings and an optional mark per card (e.g. a held-out hit).
 
-    Missing pictures show a grey card with the reason, never a placeholder picture.
+    Missing pictures show a grey card with the reason, never a placeholder picture. A marked card has a green
+    border; each card carries its product id (``data-item``, and ``data-part`` from a ``part`` column) for the
+    browser test. On a narrow screen the row wraps instead of shrinking cards below :data:`CARD_MIN_PX`.
     """
     if items.empty:
         st.caption("Nothing to show.")
         return
     rows = items.reset_index(drop=True)
-    for start in range(0, len(rows), columns):
-        cols = st.columns(columns)
-        for offset, col in enumerate(cols):
-            i = start + offset
-            if i >= len(rows):
-                break
-            row = rows.iloc[i]
-            with col.container(border=True):
-                data, reason = thumbnail(row.get(image_col))
-                if data is not None:
-                    st.image(data, width="stretch")
-                else:
-                    st.markdown(
-                        f"<div style='height:120px;background:#f3f4f6;color:#6b7280;display:flex;"
-                        f"align-items:center;justify-content:center;font-size:0.8rem'>no picture: "
-                        f"{html.escape(str(reason))}</div>", unsafe_allow_html=True,
-                    )
-                title = display_title(row.get("title"))
-                text = html.escape(title[:title_len] + ("…" if len(title) > title_len else ""))
-                # a fixed three-line title block keeps every card in a row the same height
-                lines = [f"<div title='{html.escape(title)}' style='font-size:0.8rem;line-height:1.2;height:3.6em;"
-                         f"overflow:hidden'>{text}</div>"]
-                for c in caption_cols:
-                    if c != "title" and c in row and pd.notna(row[c]):
-                        lines.append(f"<div style='font-size:0.75rem;color:#6b7280'>{html.escape(str(row[c]))}</div>")
-                if rating_col and rating_col in row and pd.notna(row[rating_col]):
-                    lines.append(f"<div style='color:#ca8a04'>{stars(row[rating_col])}</div>")
-                if marks is not None:
-                    mark = html.escape(marks[i] or "")
-                    lines.append(f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;height:1.3em'>{mark}</div>")
-                st.markdown("".join(lines), unsafe_allow_html=True)
+    grid = _grid_key()
+    # one wrapping row of cards, ``columns`` to a line, each at least CARD_MIN_PX wide (fewer to a line if not)
+    st.html(f"<style>.st-key-{grid} [data-testid='stColumn'] {{ flex-basis: calc((100% - {columns - 1}rem) / "
+            f"{columns}); }}</style>")
+    with st.container(key=grid):
+        for i, col in enumerate(st.columns(len(rows))):
+            hit = marks is not None and bool(marks[i])
+            with col.container(border=True, key=f"hit-{grid}-{i}" if hit else None):
+                _card(rows.iloc[i], i, caption_cols, rating_col, marks, image_col, title_len)
+
+
+def _grid_key() -> str:
+    """``cards-<n>``: the n-th picture grid of this script run (a stable key: the same grids in the same order)."""
+    run = st.session_state.get("_run_id", 0)
+    last_run, n = st.session_state.get("_grid_seq", (run, 0))
+    n = n + 1 if last_run == run else 1
+    st.session_state["_grid_seq"] = (run, n)
+    return f"cards-{n}"
+
+
+def _card(row: pd.Series, i: int, caption_cols: Sequence[str], rating_col: str | None,
+          marks: Sequence[str | None] | None, image_col: str, title_len: int) -> None:
+    data, reason = thumbnail(row.get(image_col))
+    if data is not None:
+        st.image(data, width="stretch")
+    else:
+        st.markdown(
+            f"<div style='height:120px;background:#f3f4f6;color:#6b7280;display:flex;align-items:center;"
+            f"justify-content:center;font-size:0.8rem'>no picture: {html.escape(str(reason))}</div>",
+            unsafe_allow_html=True,
+        )
+    title = display_title(row.get("title"))
+    text = html.escape(_clip_words(title, title_len))
+    tags = "".join(f" data-{name}='{html.escape(str(row[col]))}'"
+                   for name, col in (("item", "item_id"), ("part", "part")) if col in row and pd.notna(row[col]))
+    # a fixed three-line title block keeps every card in a row the same height
+    lines = [f"<div class='mm-card'{tags} title='{html.escape(title)}' style='font-size:0.8rem;line-height:1.2;"
+             f"height:3.6em;overflow:hidden'>{text}</div>"]
+    for c in caption_cols:
+        if c != "title" and c in row and pd.notna(row[c]):
+            lines.append(f"<div style='font-size:0.75rem;color:#6b7280'>{html.escape(str(row[c]))}</div>")
+    if rating_col and rating_col in row and pd.notna(row[rating_col]):
+        lines.append(f"<div style='color:#ca8a04'>{stars(row[rating_col])}</div>")
+    if marks is not None:
+        mark = html.escape(marks[i] or "")
+        lines.append(f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;line-height:1.2;"
+                     f"min-height:1.3em'>{mark}</div>")
+    st.markdown("".join(lines), unsafe_allow_html=True)
+
+
+def _clip_words(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(" -,·") if " " in text[:limit] else text[:limit]
+    return cut + "…"
 
 
 def pager(n_rows: int, page_size: int, key: str, noun: str = "rows", caption: bool = True) -> tuple[int, int]:

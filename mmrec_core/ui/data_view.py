@@ -70,9 +70,8 @@ def gallery(ds: Any) -> None:
     query = c1.text_input("Search titles", key=state.widget_default("w:gallery-q", ""), placeholder="e.g. red dress")
     order = c2.selectbox("Sort by", ["most reviewed", "best rated", "worst rated", "catalogue order"],
                          key=state.widget_default("w:gallery-sort", "most reviewed"))
-    if query.strip():
-        mask = items["title"].fillna("").str.contains(query.strip(), case=False, regex=False)
-        items = items[mask]
+    if query.strip():  # the same word-start search as the product pickers ("red dress" finds "Dress - Red")
+        items = items.iloc[search_rows(items, query, limit=len(items))]
     if order == "most reviewed":
         items = items.sort_values("reviews", ascending=False, kind="stable")
     elif order in ("best rated", "worst rated"):

@@ -120,7 +120,7 @@ def map_note(shown: int, total: int, method: str) -> str:
 
 
 def neighbours(items: pd.DataFrame, emb: Any, fusion: str) -> None:
-    """Find a product by title or id, see the 8 closest by cosine on the fused vectors, as a picture strip.
+    """Find a product by title or id, see the 8 closest by cosine on the fused vectors, as pictures (two rows of four).
 
     The picker lists at most :data:`PICK_OPTIONS` matches: a selectbox of 100 K options is slow to send and to open.
     """
@@ -150,4 +150,4 @@ def neighbours(items: pd.DataFrame, emb: Any, fusion: str) -> None:
         st.caption(f"Nearest by cosine similarity ({fusion} vectors)")
         strip = items.iloc[idx].copy()
         strip["similarity"] = [f"cosine {s:.3f}" for s in sims]
-        components.image_grid(strip, columns=8, caption_cols=("title", "similarity"), title_len=40)
+        components.image_grid(strip, columns=4, caption_cols=("title", "similarity"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mmrec_core.ui import jobs, loaders, state
+from mmrec_core.ui import components, jobs, loaders, state
 
 PAGES = (
     ("pages/data.py", "Data", ":material/table:"),
@@ -32,6 +32,7 @@ def setup(title: str, intro: str = "") -> None:
     state.keep_widgets()
     # a new id per script run: components.error_box draws each page's failure once per run
     st.session_state["_run_id"] = st.session_state.get("_run_id", 0) + 1
+    st.html(components.CSS)  # style only: takes no space
     sidebar()
     st.title(title)
     if intro:

@@ -126,8 +126,14 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
         st.session_state["w:rec-history-page"] = 1
     start, stop = components.pager(len(grid), HISTORY_PAGE, key="w:rec-history-page", noun="reviews", caption=False)
     components.image_grid(grid.iloc[start:stop], columns=6, caption_cols=("title", "part"), rating_col="rating")
-    st.markdown(f"**Top-{k} per model** (train items excluded; ✓ = an item the user reviewed in the held-out part)")
+    st.markdown(f"**Top-{k} per model** (train items excluded; ✓ and a green border: an item the user reviewed in the held-out part)")
     models = trained_models(run["result"])
+    with st.container(key="models-rec"):
+        _model_grids(models, inter, items, held, user, k)
+
+
+def _model_grids(models: dict[str, Any], inter: Any, items: pd.DataFrame, held: dict[int, float], user: int,
+                 k: int) -> None:
     names = list(models)
     for start in range(0, len(names), 3):
         cols = st.columns(3)
@@ -140,4 +146,4 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
                 st.markdown(f"**{name}** · {components.plural(hits, 'hit')}")
                 if len(top) < k:
                     st.caption(f"only {components.plural(len(top), 'product')} this user has not reviewed in train")
-                components.image_grid(shown, columns=3, marks=marks, title_len=36)
+                components.image_grid(shown, columns=2, marks=marks, title_len=48)
