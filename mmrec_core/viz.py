@@ -6,6 +6,7 @@ can be saved from a notebook or the CLI with ``fig.write_html``.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,16 +24,42 @@ PALETTE = (
 # The catalogue map draws at most this many points (a seeded sample beyond it): WebGL keeps 20 K markers
 # interactive in a browser, and a projection fitted on 20 K items takes seconds, not the minutes of 100 K.
 MAP_POINTS = 20_000
-_LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360)
+# plotly's tool buttons stand in a column at the right edge: across the top they covered a long title
+_LAYOUT = dict(template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=360,
+               modebar=dict(orientation="v"))
 
 
 def _colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+# Every model and classifier input keeps one colour on every chart of every page, whatever else is drawn
+# beside it (a colour picked by rank among the names of one figure changed from chart to chart).
+SERIES_COLOURS = {
+    "popularity": "#4b5563", "dot": "#2563eb", "mlp-bpr": "#ea580c", "bpr-mf": "#16a34a", "vbpr": "#9333ea",
+    "lightgcn": "#0891b2", "freedom": "#db2777", "oracle": "#ca8a04",
+    "text+image": "#2563eb", "text": "#ea580c", "image": "#16a34a",
+}
+
+
+def series_colour(name: str) -> str:
+    """The colour of a model (or a classifier's input): fixed for the known names, otherwise a palette colour
+    chosen by the name's checksum, so it is the same in every figure and every session."""
+    return SERIES_COLOURS.get(name) or _colour(zlib.crc32(name.encode()))
+
+
 def model_colours(models: Sequence[str]) -> dict[str, str]:
-    """A stable colour per model name (sorted, so the same model looks the same on every page)."""
-    return {m: _colour(i) for i, m in enumerate(sorted(set(models)))}
+    """A colour per name, distinct within the figure: the known models and inputs keep their fixed colour
+    (see :func:`series_colour`); any other name takes the first colour not yet used, from its checksum on."""
+    names = list(dict.fromkeys(str(m) for m in models))
+    out = {n: SERIES_COLOURS[n] for n in names if n in SERIES_COLOURS}
+    used = set(out.values())
+    for name in sorted(n for n in names if n not in out):
+        start = zlib.crc32(name.encode())
+        free = [_colour(start + j) for j in range(len(PALETTE)) if _colour(start + j) not in used]
+        out[name] = free[0] if free else series_colour(name)
+        used.add(out[name])
+    return {m: out[str(m)] for m in dict.fromkeys(models)}
 
 
 def _is_validation(name: object) -> bool:

@@ -156,6 +156,19 @@ def _points(fig) -> tuple[list[int], list[float], list[str]]:
     return rows, xs, ids
 
 
+def test_a_model_keeps_its_colour_from_chart_to_chart():
+    curves = viz.training_curves(pd.DataFrame({"model": ["vbpr", "vbpr val"], "epoch": [1, 1], "loss": [1.0, 1.1]}))
+    bars = viz.grouped_results(pd.DataFrame({"setting": ["concat"] * 3, "model": ["bpr-mf", "popularity", "vbpr"],
+                                             "ndcg@10": [0.1, 0.05, 0.2]}), "ndcg@10")
+    by_name = {t.name: t.marker.color for t in bars.data}
+    assert curves.data[0].line.color == by_name["vbpr"], "the same model, alone or beside others"
+    assert len(set(by_name.values())) == 3
+    assert viz.series_colour("my-model") == viz.series_colour("my-model")  # a name without a fixed colour
+    # names without a fixed colour are still told apart within one figure (the classifier's metric bars)
+    metrics = viz.model_colours(["accuracy", "macro F1", "precision", "recall", "vbpr"])
+    assert len(set(metrics.values())) == 5 and metrics["vbpr"] == by_name["vbpr"], metrics
+
+
 def test_sample_rows_is_seeded_sorted_and_exact():
     a = viz.sample_rows(1000, 100, seed=3)
     assert len(a) == 100 and len(set(a.tolist())) == 100

@@ -123,8 +123,10 @@ def leaderboard(result: Any, key: str) -> None:
     mask = lb.best_mask(frame, best)
     styled = frame.style.apply(lambda col: [BEST if hit else "" for hit in mask[col.name]]).format(precision=3, na_rep="—")
     st.dataframe(styled, hide_index=True, width="stretch", key=f"{key}-table")
+    none = " None: nothing to measure (a model that learns nothing has no validation value)." if (
+        frame.isna().any().any()) else ""
     st.caption("Green: each column's best (the oracle, the hidden taste itself, is the ceiling and never counted). "
-               "Click a column's name to sort by it.")
+               f"Click a column's name to sort by it.{none}")
 
 
 def curves(result: Any, key: str) -> None:
@@ -132,7 +134,7 @@ def curves(result: Any, key: str) -> None:
     history = result.history_frame()
     if history.empty:
         return
-    several = history["setting"].nunique() > 1
+    several = bool(history.groupby("model")["setting"].nunique().max() > 1)  # a model in two settings (ablation)
     if several:
         history = history.assign(model=history["setting"] + "/" + history["model"])
     if "seed" in history and history["seed"].nunique() > 1:

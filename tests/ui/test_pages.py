@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from mmrec_core import viz
+
 RANKERS = ("popularity", "dot", "mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom", "oracle")
 
 
@@ -197,8 +199,9 @@ def test_rankers_page_trains_every_model_and_offers_downloads(app):
     lines = [t for t in curves["data"] if t["mode"] == "lines+markers"]
     assert lines and all(1 <= len(values(t["x"])) <= 2 for t in lines), "one point per epoch, at most 2"
     stars = [t for t in curves["data"] if t["mode"] == "markers"]
-    assert {t["name"] for t in stars} == {"concat/mlp-bpr test", "none/bpr-mf test", "concat/vbpr test",
-                                          "none/lightgcn test", "concat/freedom test"}
+    # each model trains in one setting here: its lines are named by the model alone, in the model's colour
+    assert {t["name"] for t in stars} == {"mlp-bpr test", "bpr-mf test", "vbpr test", "lightgcn test", "freedom test"}
+    assert {t["name"]: t["line"]["color"] for t in lines if t["name"] == "vbpr"} == {"vbpr": viz.series_colour("vbpr")}
     chosen = next(d.value for d in at.dataframe if "epochs" in d.value.columns)
     assert set(chosen["model"]) == {"mlp-bpr", "bpr-mf", "vbpr", "lightgcn", "freedom"}
     assert chosen["epochs"].between(1, 2).all()
@@ -338,3 +341,13 @@ def test_a_failed_load_is_cleared_by_the_next_good_one(app):
     at.button_group(key="w:data-source").set_value("demo").run()
     assert len(at.error) == 1, "a failure stays until the next success, not until the next click"
     at = healthy(at.button(key="load-data").click().run())  # the demo again: loaded, and the red box gone
+
+
+def test_the_recompute_after_clear_cache_shows_its_progress_box(app):
+    at = embedded(app)
+    assert any(s.label.startswith("Embedding 60 items") for s in at.status)
+    healthy(at.run())
+    assert not any(s.label.startswith("Embedding") for s in at.status), "a memo hit: no box"
+    at = healthy(at.button(key="sidebar-clear").click().run())  # the page recomputes in its progress box
+    assert any(s.label.startswith("Embedding 60 items") for s in at.status), [s.label for s in at.status]
+    assert "catalogue-map" in " ".join(el.proto.id for el in at.get("plotly_chart"))
