@@ -16,6 +16,7 @@ log = logging.getLogger("mmrec.projection")
 
 METHODS = ("umap", "pca")
 _warm = threading.Event()
+_failed = threading.Event()
 _warm_lock = threading.Lock()
 _warm_thread: threading.Thread | None = None
 
@@ -81,12 +82,18 @@ def umap_ready() -> bool:
     return _warm.is_set()
 
 
+def umap_failed() -> bool:
+    """True when the background warm-up raised (UMAP missing or broken): maps stay on PCA."""
+    return _failed.is_set()
+
+
 def _warm_up() -> None:
     try:
         rng = np.random.default_rng(0)
         umap_2d(rng.normal(size=(64, 8)).astype(np.float32))
         log.info("UMAP warmed up")
     except Exception:  # noqa: BLE001 - warm-up is best effort; the map stays on PCA
+        _failed.set()
         log.exception("UMAP warm-up failed; maps stay on PCA")
 
 

@@ -65,6 +65,27 @@ def colour_options(items: pd.DataFrame) -> list[str]:
             if c == "user cluster" or (c in items.columns and items[c].nunique(dropna=True) > 1)]
 
 
+@st.fragment(run_every=1.0)
+def _switch_to_umap_when_ready(fitting: tuple[Any, ...] | None = None) -> None:
+    """Say the map is PCA while UMAP compiles (``fitting`` None) or fits on the map's points (``fitting``: the
+    arguments of :func:`loaders.projection_in_background`), and redraw the page by itself when UMAP is ready."""
+    if fitting is None:
+        ready, failed = projection.umap_ready(), projection.umap_failed()
+        waiting = "UMAP is warming up in the background (its first use compiles it, 10-20 s)"
+    else:
+        coords, error = loaders.projection_in_background(*fitting)
+        ready, failed = coords is not None, error is not None
+        waiting = (f"UMAP is being fitted on these {fitting[-1]:,} items in the background (about a minute per "
+                   "5,000 items on two cores; once per catalogue and fusion, then kept)")
+    if ready:
+        st.rerun()
+    if failed:
+        st.warning("UMAP could not run here (the server log says why); the map stays on PCA.")
+        return
+    st.info(f"{waiting}; showing PCA meanwhile. The map switches to UMAP by itself when it is ready.",
+            icon=":material/hourglass_top:")
+
+
 def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     """Map controls, the scatter (click or lasso points) and the pictures of the selection, a page at a time.
 
@@ -80,15 +101,21 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     method = c2.segmented_control("Projection", ["umap", "pca"], key=state.widget_default("w:map-method", "umap"))
     method = method or "umap"
     projection.warm_up_umap()
-    if method == "umap" and not projection.umap_ready():
-        st.info("UMAP is warming up in the background (first use compiles it); showing PCA meanwhile. "
-                "Rerun in a few seconds for UMAP.", icon=":material/hourglass_top:")
-        method = "pca"
     vectors = fused(emb, fusion).features
     sample = viz.sample_rows(len(items), viz.MAP_POINTS, MAP_SEED)
-    with st.spinner(f"Projecting {len(sample):,} items with {method.upper()} ..."):
-        coords = loaders.load_projection(data, embed, fusion, method, vectors[sample], seed=MAP_SEED,
-                                         points=len(sample)).value
+    coords = None
+    if method == "umap" and not projection.umap_ready():
+        _switch_to_umap_when_ready()
+    elif method == "umap":  # fitted in a worker: the page (and its PCA map) never waits for it
+        fitting = (data, embed, fusion, method, vectors[sample], MAP_SEED, len(sample))
+        coords, _ = loaders.projection_in_background(*fitting, wait_s=3.0)  # a small catalogue: no PCA flash
+        if coords is None:
+            _switch_to_umap_when_ready(fitting)
+    if coords is None:
+        method = "pca"
+        with st.spinner(f"Projecting {len(sample):,} items with PCA ..."):
+            coords = loaders.load_projection(data, embed, fusion, method, vectors[sample], seed=MAP_SEED,
+                                             points=len(sample)).value
     shown = items
     if colour == "user cluster":
         shown = items.copy()  # the item table is shared between reruns: never add columns to it

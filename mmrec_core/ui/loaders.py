@@ -92,6 +92,39 @@ def load_projection(data: DataConfig, embed: EmbedConfig, fusion: str, method: s
                 lambda: project(vectors, method=method, seed=seed))
 
 
+_starting = threading.Lock()
+
+
+def projection_in_background(data: DataConfig, embed: EmbedConfig, fusion: str, method: str, vectors: Any,
+                             seed: int = 0, points: int | None = None,
+                             wait_s: float = 0.0) -> tuple[Any, BaseException | None]:
+    """Like :func:`load_projection`, but a fit not yet done runs in a worker thread (UMAP on 5,000 items takes
+    over a minute here): ``(coords, None)`` once fitted, ``(None, None)`` while it runs, ``(None, error)``
+    when it failed, waiting up to ``wait_s`` for the fit first. Every session asking for the same map shares
+    the one fit."""
+    from mmrec_core.projection import project
+
+    box = slot("projection", (data, embed, fusion, method, seed, points))
+    if "value" in box:
+        return box["value"], None
+    with _starting:  # not the slot's own lock: the worker holds that for the whole fit
+        if "value" in box or box.get("error") is not None:
+            return box.get("value"), box.get("error")
+        worker = box.get("worker")
+        if worker is None or not worker.is_alive():
+            def fit() -> None:
+                try:
+                    fill(box, lambda: project(vectors, method=method, seed=seed))
+                except Exception as exc:  # noqa: BLE001 - shown on the page; the map stays on PCA
+                    log.exception("%s projection failed", method)
+                    box["error"] = exc
+
+            worker = box["worker"] = threading.Thread(target=fit, name=f"mmrec {method}", daemon=True)
+            worker.start()
+    worker.join(wait_s)
+    return box.get("value"), box.get("error")
+
+
 @st.cache_data(show_spinner=False, ttl=15)
 def cache_status() -> dict[str, Any]:
     """Size of the disk cache (re-measured at most every 15 s: walking a big cache is not free)."""
@@ -111,8 +144,18 @@ def cache_status() -> dict[str, Any]:
     return info
 
 
+_cleared = [0]  # how many times clear_caches ran in this server
+
+
+def generation() -> int:
+    """Bumped by every :func:`clear_caches`: a session's "already loaded" marks from before it are void, so
+    the recompute that follows shows its progress box instead of a bare spinner."""
+    return _cleared[0]
+
+
 def clear_caches(disk: bool = True) -> int:
     """Forget every memoised result; with ``disk`` also delete the embedding cache. Returns bytes freed."""
+    _cleared[0] += 1
     freed = 0
     if disk:
         try:

@@ -14,6 +14,7 @@ from mmrec_core.ui import components, data_view, loaders, state
 
 DISAGREE_USERS = 2_000  # users whose top-K lists are compared (a seeded sample beyond that): 125 K is minutes
 SEARCH_OPTIONS = 200  # matching users listed at once
+TOPS_CHUNK = 250  # users per step of the "where models disagree" bar
 HISTORY_PAGE = 12  # pictures of a user's history per page
 
 
@@ -57,9 +58,25 @@ def _data(run: dict[str, Any], ds: Any) -> Any:
 
 
 def _tops(run: dict[str, Any], users: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Every model's top-``k`` for ``users`` (once per run and K), under a bar that says which model it is
+    at: on ``medium`` this takes about a minute."""
     models = trained_models(run["result"])
-    return loaders.memo("tops", (id(run["result"]), k), lambda: {
-        name: ranker.recommend(users, k)[0] for name, ranker in models.items()}).value
+
+    def compute() -> dict[str, np.ndarray]:
+        bar, out = st.progress(0.0), {}
+        chunks = np.array_split(users, max(1, -(-len(users) // TOPS_CHUNK)))
+        steps = len(models) * len(chunks)
+        for m, (name, ranker) in enumerate(models.items()):
+            parts = []
+            for c, chunk in enumerate(chunks):
+                bar.progress((m * len(chunks) + c) / steps, text=f"Comparing the models' top-{k} lists on "
+                             f"{len(users):,} users: {name}, model {m + 1} of {len(models)} ...")
+                parts.append(ranker.recommend(chunk, k)[0])
+            out[name] = np.concatenate(parts)
+        bar.empty()
+        return out
+
+    return loaders.memo("tops", (id(run["result"]), k), compute).value
 
 
 def search_users(ids: np.ndarray, users: np.ndarray, query: str, limit: int) -> np.ndarray:

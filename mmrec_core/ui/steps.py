@@ -54,7 +54,12 @@ def run_step(page: str, label: str, fn: Callable[..., Any], hint: str, expanded:
 
 
 def _loaded_keys() -> set:
-    return st.session_state.setdefault("_loaded", set())
+    """What this session loaded through a progress box since the caches were last cleared (then only a
+    spinner shows while the memo answers)."""
+    if st.session_state.get("_loaded_generation") != loaders.generation():
+        st.session_state["_loaded_generation"] = loaders.generation()
+        st.session_state["_loaded"] = set()
+    return st.session_state["_loaded"]
 
 
 def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:

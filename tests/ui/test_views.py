@@ -57,3 +57,40 @@ def test_progress_speaks_words_not_stage_names():
     event = ProgressEvent("train none/lightgcn trial 1", 7, 100, rate=12.5, eta_s=7.6, unit="epochs")
     assert event_words(event) == "training lightgcn, settings 1: epoch 7/100, 12.5 epochs/s, about 8 s left"
     assert event_words(ProgressEvent("read reviews", 1200, None, unit="lines")) == "reading reviews: 1,200 lines"
+    assert event_words(ProgressEvent("study: ranking", 5, 8, unit="runs")) == "fitting and evaluating: 5 of 8 runs done"
+
+
+def test_a_slow_projection_fits_in_the_background_and_a_failure_is_reported(monkeypatch):
+    import threading
+
+    from mmrec_core import projection
+    from mmrec_core.config import DataConfig, EmbedConfig
+    from mmrec_core.ui import loaders
+
+    release, calls = threading.Event(), []
+
+    def slow(vectors, method, seed):
+        calls.append(method)
+        if method == "pca":
+            raise ValueError("no such fit")
+        release.wait(10)
+        return np.asarray(vectors)[:, :2]
+
+    monkeypatch.setattr(projection, "project", slow)
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+    key = (DataConfig(), EmbedConfig(), "concat")
+    assert loaders.projection_in_background(*key, "umap", x, 0, 4) == (None, None), "running: no value, no error"
+    assert loaders.projection_in_background(*key, "umap", x, 0, 4, wait_s=0.05) == (None, None), "one fit, shared"
+    release.set()
+    coords, error = loaders.projection_in_background(*key, "umap", x, 0, 4, wait_s=5)
+    assert error is None and coords.tolist() == x[:, :2].tolist()
+    assert calls == ["umap"], "asked three times, fitted once"
+    loaders.projection_in_background(*key, "pca", x, 0, 4, wait_s=5)
+    coords, error = loaders.projection_in_background(*key, "pca", x, 0, 4)
+    assert coords is None and isinstance(error, ValueError)
+
+
+def test_a_stale_note_names_the_controls_not_the_config_fields():
+    assert components.control_name("selection.max_epochs") == "Max epochs"
+    assert components.control_name("classifier.class_weight") == "Class weights"
+    assert components.control_name("split.validation_frac") == "validation frac", "any other field, in words"
