@@ -16,7 +16,7 @@ import json
 import os
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -455,9 +455,11 @@ def to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def differences(old: Any, new: Any, limit: int = 4) -> list[str]:
+def differences(old: Any, new: Any, limit: int = 4, names: Callable[[str], str] | None = None) -> list[str]:
     """What changed from config ``old`` to ``new``, as ``"train.epochs 2 -> 40"`` lines (at most ``limit``,
-    then ``"and N more"``): the dashboard says which settings a shown result was *not* made with."""
+    then ``"and N more"``): the dashboard says which settings a shown result was *not* made with, naming each
+    field by ``names(path)`` (its control's label) when given."""
+    name = names or (lambda path: path)
 
     def walk(a: Any, b: Any, path: str) -> Iterator[str]:
         if isinstance(a, dict) and isinstance(b, dict):
@@ -465,9 +467,9 @@ def differences(old: Any, new: Any, limit: int = 4) -> list[str]:
                 if key != "name":
                     yield from walk(a.get(key), b.get(key), f"{path}{key}.")
         elif a != b:
-            yield f"{path.rstrip('.')} {_shown(a)} -> {_shown(b)}"
+            yield f"{name(path.rstrip('.'))} {_shown(a)} -> {_shown(b)}"
 
-    lines = list(walk(to_dict(old), to_dict(new), ""))
+    lines = list(dict.fromkeys(walk(to_dict(old), to_dict(new), "")))  # two fields, one control: said once
     return lines[:limit] + ([f"and {len(lines) - limit} more"] if len(lines) > limit else [])
 
 

@@ -22,7 +22,8 @@ config = rankers_view.study_config(tuple(m for m in models if m in names), split
 st.caption(f"Fusion: **{fusion}** (set on the Embeddings page). The demo adds the **oracle**: the hidden "
            "taste the ratings were drawn from, the ceiling a model can reach.")
 if st.button("Train rankers", type="primary", key="train-rankers", disabled=not config.models):
-    stored = rankers_view.train(ds, emb, config, f"Training {len(config.models)} models")
+    oracle = " and the oracle" if getattr(ds, "truth", None) is not None else ""  # the run counts it
+    stored = rankers_view.train(ds, emb, config, f"Training {len(config.models)} models{oracle}")
     if stored is not None:  # trained on this server before: shown at once
         state.put(state.RANKING, {"result": stored, "config": config})
         steps.refresh_sidebar()

@@ -216,3 +216,8 @@ def test_differences_name_each_changed_field_in_a_line():
     assert lines == [f"models {', '.join(base.models)} -> bpr-mf", f"train.epochs {base.train.epochs} -> 40",
                      "selection set -> none"]
     assert differences(base, new, limit=1) == [lines[0], "and 2 more"]
+    # named by the controls that set them; two fields of one control are said once
+    assert (base.seeds, base.train.seed) == ((42,), 42)
+    seeds = dataclasses.replace(base, seeds=(7,), train=dataclasses.replace(base.train, seed=7))
+    label = {"seeds": "Seed", "train.seed": "Seed"}
+    assert differences(base, seeds, names=lambda path: label.get(path, path)) == ["Seed 42 -> 7"]

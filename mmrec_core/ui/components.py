@@ -219,12 +219,27 @@ def report_failure(page: str, exc: BaseException, hint: str) -> None:
         error_box(page)
 
 
+# config fields by the label of the control that sets them (any other field: its last part, in words)
+CONTROL_NAMES = {
+    "models": "Models", "fusions": "Fusion", "seeds": "Seed", "train.seed": "Seed", "split.seed": "Seed",
+    "split.protocol": "Split protocol", "selection.max_epochs": "Max epochs", "train.epochs": "Max epochs",
+    "selection": "Model selection", "classifier.epochs": "Max epochs",
+    "classifier.patience": "Early-stopping patience", "classifier.class_weight": "Class weights",
+    "classifier.modalities": "Modality ablation", "embed.encoder": "Encoder", "embed.fusion": "Fusion",
+}
+
+
+def control_name(path: str) -> str:
+    """A config field as the dashboard names it: ``selection.max_epochs`` -> "Max epochs"."""
+    return CONTROL_NAMES.get(path) or path.rsplit(".", 1)[-1].replace("_", " ")
+
+
 def stale_note(shown: Any, current: Any, button: str) -> None:
     """Say so when the results on screen were made with other settings than the controls now show (after
     changing a control, or coming back to a page), and which, so nobody reads them as the new settings'."""
     from mmrec_core.config import differences
 
-    changed = differences(shown, current)
+    changed = differences(shown, current, names=control_name)
     if changed:
         st.info(f"The results below were made with other settings: {'; '.join(changed)}. Press **{button}** "
                 "to run the settings above.", icon=":material/history:")

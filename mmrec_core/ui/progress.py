@@ -47,6 +47,8 @@ def event_words(event: ProgressEvent) -> str:
     """The bar's line: ``training bpr-mf: epoch 7/100, 12.5 epochs/s, about 8 s left``."""
     unit = event.unit[:-1] if event.unit.endswith("s") and event.total else event.unit
     count = f"{unit} {event.done:,}/{event.total:,}" if event.total else f"{event.done:,} {event.unit}"
+    if event.total and event.unit == "runs":  # the box's label names the run in progress ("run 6 of 8")
+        count = f"{event.done:,} of {event.total:,} runs done"
     text = f"{stage_words(event.stage)}: {count}"
     if event.rate:
         text += f", {event.rate:,.1f} {event.unit}/s"
@@ -87,7 +89,7 @@ class ProgressBridge:
             self.bar.progress(frac if frac is not None else 0.0, text=event_words(event))
             if event.stage == "study: ranking":
                 self._runs = event
-            if self.status is not None and event.stage != self._stage:
+            if self.status is not None and (event.stage != self._stage or event is self._runs):
                 runs = self._runs
                 where = (f" · run {min(runs.done + 1, runs.total):,} of {runs.total:,}"
                          if runs is not None and runs.total else "")
