@@ -190,3 +190,74 @@ def walk(page, url: str, out: Path | None = None, epochs: int = 2, clf_epochs: i
         if after_step is not None:
             after_step(name)
     return times
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``, then wait for the rerun."""
+    page.get_by_label(label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    time.sleep(0.3)
+    wait_idle(page)
+
+
+def sidebar_open(page) -> bool:
+    return page.get_by_test_id("stSidebarNav").is_visible()
+
+
+def set_sidebar(page, open_: bool) -> None:
+    """Open or collapse the sidebar with its own buttons (the collapse button shows on hover)."""
+    if sidebar_open(page) == open_:
+        return
+    if open_:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    else:
+        page.get_by_test_id("stSidebar").hover()
+        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+    page.wait_for_function("(want) => { const n = document.querySelector('[data-testid=\"stSidebarNav\"]');"
+                           " return !!(n && n.getBoundingClientRect().right > 0) === want; }", arg=open_)
+    time.sleep(0.5)  # the slide-in animation
+
+
+def visit(page, title: str) -> None:
+    """Open a page from the sidebar, leaving the sidebar as it was."""
+    was_open = sidebar_open(page)
+    set_sidebar(page, True)
+    open_page(page, title)
+    time.sleep(0.3)
+    wait_idle(page)
+    set_sidebar(page, was_open)
+
+
+def overflowing_tables(page) -> list[dict]:
+    """Data frames and tables in the main area whose content is wider than their box (a horizontal scroll)."""
+    return page.evaluate("""() => [...document.querySelectorAll(
+        '[data-testid="stMain"] [data-testid="stDataFrame"], [data-testid="stMain"] [data-testid="stTable"]')]
+      .map(e => { const s = e.querySelector('.dvn-scroller') || e;
+                  return {scroll: s.scrollWidth, client: s.clientWidth, text: e.innerText.slice(0, 60)}; })
+      .filter(t => t.scroll > t.client + 1)""")
+
+
+def trace_colours(page) -> dict[str, str]:
+    """The first plotly chart's legend: trace name -> marker colour, as plotly drew it."""
+    return page.evaluate("""() => Object.fromEntries(document.querySelector('.js-plotly-plot')._fullData
+        .map(t => [t.name, String(t.marker && t.marker.color)]))""")
+
+
+def table_texts(page) -> list[str]:
+    """The text of every table in the main area. A data frame is drawn on a canvas; its cells are read from
+    the grid's accessibility table (screen-reader text, hidden from ``inner_text``), which the grid fills a
+    moment after it is drawn: wait for it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    with contextlib.suppress(PlaywrightTimeout):  # an empty frame never gets a cell: read what there is
+        page.wait_for_function("""() => [...document.querySelectorAll(
+            '[data-testid="stMain"] [data-testid="stDataFrame"]')].every(e => e.querySelector('td'))""",
+                               timeout=15_000)
+    return page.eval_on_selector_all(
+        '[data-testid="stMain"] [data-testid="stDataFrame"], [data-testid="stMain"] [data-testid="stTable"]',
+        "els => els.map(e => [...e.querySelectorAll('td, th')].map(c => c.textContent).join(' '))")
+
+
+def card_ids(page, selector: str) -> list[str]:
+    """``data-item`` of the picture cards matching ``selector`` (components.image_grid tags each card)."""
+    return page.eval_on_selector_all(selector, "els => els.map(e => e.dataset.item)")

@@ -2,25 +2,58 @@
 
 Load data, compute embeddings, train rankers, train the classifier, open a user's recommendations; after
 each step assert on what a person sees (tables with values, pictures that loaded, no error boxes) and
-save a screenshot under test-artifacts/e2e/.
+save a screenshot under test-artifacts/e2e/. Then what a class in front of a projector needs: the map's
+colours as named, no train item in a top-K list, every page at 1024 px (sidebar collapsed, no table wider
+than its column) and 1400 px, an error cleared by the next success, a training stopped from its box, and a
+training that goes on while its page is left.
 """
 
 from __future__ import annotations
 
+import colorsys
+import json
 import re
+import time
 
 from conftest import ARTIFACTS
 from driver import (
     broken_images,
+    card_ids,
+    choose,
     click_map_point,
     error_texts,
     launch,
     open_page,
+    overflowing_tables,
+    screenshot,
     serve,
+    set_number,
+    set_sidebar,
+    table_texts,
+    trace_colours,
+    visit,
     wait_idle,
+    wait_images,
     wait_text,
     walk,
 )
+
+PAGES = ("Data", "Embeddings", "Rankers", "Rating classifier", "Recommendations")
+
+
+def looks_like(name: str, colour: str) -> bool:
+    """Whether an ``rgb(r, g, b)`` colour is what its name says, by hue, saturation and value (names the demo
+    uses; any other name passes)."""
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", colour)[:3])
+    h, s, v = colorsys.rgb_to_hsv(r, g, b)
+    hue = h * 360
+    checks = {
+        "black": v < 0.3, "white": v > 0.85 and s < 0.15,
+        "red": s > 0.5 and (hue < 15 or hue > 345), "pink": s > 0.2 and (hue > 300 or hue < 20) and v > 0.7,
+        "yellow": s > 0.5 and 40 < hue < 65, "green": s > 0.4 and 90 < hue < 160,
+        "blue": s > 0.4 and 200 < hue < 250, "purple": s > 0.3 and 260 < hue < 300,
+    }
+    return checks.get(name, True)
 
 
 def test_click_through_the_whole_demo(chromium_path, tmp_path):
@@ -38,6 +71,7 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
             main = page.get_by_test_id("stMain")
             seen[name] = {
                 "text": main.inner_text(),
+                "cells": " ".join(table_texts(page)),
                 "images": main.locator("img").count(),
                 "tables": main.locator('[data-testid="stDataFrame"], [data-testid="stTable"]').count(),
                 "charts": main.locator('[data-testid="stPlotlyChart"]').count(),
@@ -52,11 +86,17 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
         click_map_point(page)
         wait_text(page, "1 selected", timeout_s=30)
         clicked = page.get_by_test_id("stMain").inner_text()
+        colours = map_colours(page)
+        top_k = train_items_in_top_k(page)
+        widths = every_page_at(page, 1024, collapsed=True) | every_page_at(page, 1400, collapsed=False)
+        cleared = error_then_success(page)
+        stopped = stop_a_training(page)
+        background = leave_a_training(page)
         browser.close()
 
     assert list(times) == ["data", "embeddings", "rankers", "classifier", "recommendations"]
     assert "page 1 of 1 · selected 1-1 of 1" in clicked, "the clicked product's card under the map"
-    assert progress and progress[0].startswith("Training 7 models: "), progress  # the step's label, then words
+    assert progress and progress[0].startswith("Training 7 models and the oracle: "), progress  # the step's label, then words
     data, emb, rank, clf, recs = (seen[k] for k in times)
     assert data["images"] >= 12, "the product gallery shows pictures"
     assert re.search(r"[\d,]+ reviews", data["text"])
@@ -64,9 +104,141 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
     assert rank["tables"] >= 1 and rank["charts"] >= 1
     for model in ("popularity", "mlp-bpr", "lightgcn", "freedom", "oracle"):
         assert model in rank["text"], model
-    assert re.search(r"0\.\d{3}", rank["text"]), "metric values in the results table"
+    assert re.search(r"0\.\d{3}", rank["cells"]), "metric values in the results table"
     assert "Selected settings" in rank["text"] and "validation" in rank["text"]
     assert clf["charts"] >= 2 and "Classification report" in clf["text"]
     assert recs["images"] >= 20, "a user's history and each model's top-K as pictures"
     assert "Hidden taste" in recs["text"]
     assert "lightgcn" in recs["text"] and "freedom" in recs["text"], "the graph models' grids beside the others'"
+    # the map's "colour" categories are drawn in the colours they name
+    assert {"black", "white", "red", "blue"} <= set(colours), colours
+    assert [n for n, c in colours.items() if not looks_like(n, c)] == [], colours
+    # with K at its largest, no model's top-K holds an item of the user's train history
+    assert top_k["train"] and top_k["top"], top_k
+    assert not set(top_k["train"]) & set(top_k["top"]), top_k
+    # every page at 1024 px with the sidebar collapsed and at 1400 px: no table wider than its column
+    assert widths == {w: {page: [] for page in PAGES} for w in (1024, 1400)}, widths
+    # an error box goes when the next load succeeds
+    assert cleared["failed"] and "does-not-exist" in " ".join(cleared["failed"]), cleared
+    assert cleared["after"] == [], cleared
+    # Stop in the step's box: the finished models are kept, the rest are not shown as if trained
+    assert stopped["running"] and stopped["stop_visible"] and stopped["bar_visible"], stopped
+    assert re.search(r"stopped by the user after (\d+) of (\d+) models", stopped["text"]), stopped["text"][:600]
+    done, total = map(int, re.search(r"after (\d+) of (\d+) models", stopped["text"]).groups())
+    assert 0 < done < total, (done, total)
+    assert "popularity" in stopped["table"] and "freedom" not in stopped["table"], stopped["table"]
+    # a training keeps going while its page is left, the sidebar says so, and its report is there on return
+    assert "Running" in background["sidebar"], background
+    assert "Classification report" in background["text"], background["text"][:400]
+
+
+def map_colours(page) -> dict[str, str]:
+    """Colour the catalogue map by colour; return each legend entry's marker colour."""
+    choose(page, "Colour by", "colour")
+    return trace_colours(page)
+
+
+def train_items_in_top_k(page) -> dict[str, list[str]]:
+    """K at its largest on the Recommendations page; the user's train items (every history page) and every
+    model's top-K items."""
+    visit(page, "Recommendations")
+    wait_text(page, "per model")
+    slider = page.get_by_role("slider").first
+    slider.focus()
+    slider.press("End")
+    time.sleep(0.3)
+    wait_idle(page)
+    wait_text(page, "Top-24 per model")
+    top = card_ids(page, '[class*="st-key-models-"] .mm-card[data-item]')
+    train = card_ids(page, '.mm-card[data-part="train"]')
+    pager = page.get_by_label("Page", exact=True)
+    if pager.count():
+        for n in range(2, int(pager.get_attribute("max") or 1) + 1):
+            set_number(page, "Page", n)
+            train += card_ids(page, '.mm-card[data-part="train"]')
+    return {"train": train, "top": top}
+
+
+def every_page_at(page, width: int, collapsed: bool) -> dict[int, dict[str, list[dict]]]:
+    """Screenshot every page at ``width`` px (test-artifacts/e2e/<width>-<page>.png); tables that overflow."""
+    page.set_viewport_size({"width": width, "height": 2400})
+    set_sidebar(page, not collapsed)
+    found = {}
+    for title in PAGES:
+        visit(page, title)
+        wait_images(page)
+        found[title] = overflowing_tables(page)
+        screenshot(page, ARTIFACTS, f"{width}-{title.lower().replace(' ', '-')}")
+    set_sidebar(page, True)
+    return {width: found}
+
+
+def error_then_success(page) -> dict[str, list[str]]:
+    """Load local files that do not exist (an error box), then the demo again: the box must go."""
+    visit(page, "Data")
+    local = page.get_by_test_id("stMain").get_by_text("Local Amazon files", exact=True)
+    if not local.is_visible():
+        page.get_by_test_id("stMain").get_by_text("Source and sampling", exact=True).click()
+    local.click()
+    wait_idle(page)
+    box = page.get_by_label("Reviews file (.jsonl, .jsonl.gz or .parquet)", exact=True)
+    box.fill("/does-not-exist/reviews.jsonl")
+    box.press("Enter")
+    wait_idle(page)
+    page.get_by_role("button", name="Load data").click()
+    page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=60_000)
+    wait_idle(page)
+    failed = error_texts(page)
+    screenshot(page, ARTIFACTS, "error-shown")
+    page.get_by_test_id("stMain").get_by_text("Demo catalogue", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("button", name="Load data").click()
+    time.sleep(0.5)
+    wait_text(page, "Products")
+    screenshot(page, ARTIFACTS, "error-cleared")
+    return {"failed": failed, "after": error_texts(page)}
+
+
+def stop_a_training(page) -> dict:
+    """Train with a long budget, press Stop in the step's box after three models; what the page says then.
+    The seconds from the click to the box's "stopped" go to test-artifacts/e2e/stop.json (a figure, not an
+    assertion)."""
+    visit(page, "Rankers")
+    wait_text(page, "Train rankers")
+    set_number(page, "Max epochs", 60)
+    page.get_by_role("button", name="Train rankers").click()
+    running = page.get_by_text(re.compile(r"· run [4-9] of \d+")).first
+    running.wait_for(state="visible", timeout=300_000)
+    seen = {"running": running.inner_text(), "bar_visible": page.get_by_test_id("stProgress").first.is_visible()}
+    stop = page.get_by_role("button", name="Stop")
+    seen["stop_visible"] = stop.is_visible()
+    screenshot(page, ARTIFACTS, "stop-running")
+    start = time.perf_counter()
+    stop.click()
+    page.get_by_text("stopped after").first.wait_for(timeout=60_000)
+    seen["stop_s"] = round(time.perf_counter() - start, 2)
+    wait_idle(page)
+    seen["idle_s"] = round(time.perf_counter() - start, 2)
+    screenshot(page, ARTIFACTS, "stop-stopped")
+    main = page.get_by_test_id("stMain")
+    seen["text"] = main.inner_text()
+    seen["table"] = " ".join(table_texts(page))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "stop.json").write_text(json.dumps(
+        {k: seen[k] for k in ("running", "stop_s", "idle_s")}, indent=2) + "\n")
+    return seen
+
+
+def leave_a_training(page) -> dict[str, str]:
+    """Start the classifier, go to the Data page while it trains, come back: the report is there."""
+    visit(page, "Rating classifier")
+    wait_text(page, "Train classifier")
+    set_number(page, "Max epochs", 15)  # long enough (tens of seconds) to leave the page while it runs
+    page.get_by_role("button", name="Train classifier").click()
+    page.get_by_role("button", name="Stop").wait_for(timeout=60_000)
+    open_page(page, "Data")
+    wait_text(page, "Products")
+    sidebar = page.get_by_test_id("stSidebar").inner_text()
+    visit(page, "Rating classifier")
+    wait_text(page, "Classification report", timeout_s=240)
+    return {"sidebar": sidebar, "text": page.get_by_test_id("stMain").inner_text()}
