@@ -33,7 +33,7 @@ from typing import IO, Any, TextIO
 import pandas as pd
 
 from mmrec_core.data.hub import DataUnavailable, download_category, raw_file_names
-from mmrec_core.data.meta import clean_text, empty_item, normalise_meta
+from mmrec_core.data.meta import absent_local_files, clean_text, empty_item, normalise_meta
 from mmrec_core.data.records import (
     TooLong,
     check_encodable,
@@ -355,10 +355,12 @@ def _load(reviews: Source, meta: Source | None, report: LoadReport, *, name: str
     report.reviews_without_meta = int((~frame["item_id"].isin(list(found))).sum())
     report.items_without_title = int(items["title"].isna().sum())
     report.items_without_image = int(items["image_url"].isna().sum())
-    # known before any picture is fetched; fetch failures join later (LoadReport.note_missing_images)
+    # known before any picture is fetched; fetch failures join later (LoadReport.note_missing_images), and
+    # the fetch's own "file not found" then replaces the count taken here
     report.missing_images = {k: v for k, v in (
         ("no meta record", report.items_without_meta),
         ("no image in meta", int((items["has_meta"] & items["image_url"].isna()).sum())),
+        ("file not found", absent_local_files(items["image_url"])),
     ) if v}  # fmt: skip
     report.seconds = time.perf_counter() - start
     skipped = report.skipped()

@@ -129,6 +129,12 @@ def resolve_ref(ref: str | None, base_dir: Path | None) -> str | None:
     return os.path.normpath(os.path.join(base_dir, ref))
 
 
+def absent_local_files(refs: Any) -> int:
+    """How many of ``refs`` (image references) are local paths with no file behind them: known at load time
+    with one ``stat`` each, where URLs are only known once fetched."""
+    return sum(1 for ref in refs if isinstance(ref, str) and not _SCHEME.match(ref) and not os.path.exists(ref))
+
+
 def pick_images(images: Any, base_dir: Path | None = None) -> tuple[str | None, str | None]:
     """(image_url, image_url_hires): Study A's first usable ``large``; Study B's first image's
     ``hi_res``, else ``large``, else ``thumb`` (the first image that has any of them)."""

@@ -540,6 +540,18 @@ def test_load_report_counts_items_without_a_picture_by_reason(tmp_path: Path) ->
     assert rep.missing_images == {"no meta record": 1, "no image in meta": 1, "file not found": 1}
 
 
+def test_local_picture_files_that_do_not_exist_are_counted_at_load_time(tmp_path: Path) -> None:
+    (tmp_path / "pics").mkdir()
+    (tmp_path / "pics" / "P1.jpg").write_bytes(b"a picture")
+    reviews = write_jsonl(tmp_path / "r.jsonl", [review("u1", f"P{i}") for i in range(1, 5)])
+    metas = write_jsonl(tmp_path / "m.jsonl", [meta("P1", large="pics/P1.jpg"), meta("P2", large="pics/P2.jpg"),
+                                               meta("P3", large=str(tmp_path / "gone.jpg")), meta("P4")])
+    rep = load_local(reviews, metas).report
+    assert rep.missing_images == {"file not found": 2}, "two local files absent; the URL is only known when fetched"
+    rep.note_missing_images({"file not found": 2, "http 404": 1})  # the fetch's count replaces the load's
+    assert rep.missing_images == {"file not found": 2, "http 404": 1}
+
+
 def test_damaged_parquet_keeps_the_rows_before_the_damage(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
