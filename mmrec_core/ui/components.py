@@ -251,29 +251,43 @@ def metric_row(values: dict[str, Any]) -> None:
         col.metric(label, value)
 
 
+# why a picture is missing, as the fetcher names it -> as a class reads it (other reasons read well as they are)
+REASON_WORDS = {"private address": "address on a private network (not fetched)",
+                "bad url": "not a picture address", "network down": "network unreachable"}
+
+
 def load_report(report: Any, missing_images: dict[str, int] | None = None) -> None:
     """The load report: rows read and kept, skipped reviews by reason, items and pictures missing."""
     missing = dict(missing_images if missing_images is not None else getattr(report, "missing_images", {}) or {})
     if getattr(report, "items_without_image", 0) and "no image" not in missing:
         missing["no image"] = report.items_without_image
+    missing = {REASON_WORDS.get(reason, reason): n for reason, n in missing.items()}
     metric_row({
         "review lines read": f"{report.review_lines:,}", "reviews kept": f"{report.reviews_kept:,}",
         "meta lines read": f"{report.meta_lines:,}", "items without meta": f"{report.items_without_meta:,}",
-        "load time": f"{report.seconds:.1f} s",
+        "reading the files": f"{report.seconds:.1f} s",  # the step's box times the whole load, this the parse
     })
     for warning in getattr(report, "warnings", []) or []:
         st.warning(warning, icon=":material/warning:")  # a damaged file: what was kept, what was lost
     skipped = report.skipped()
+    bad_meta = int(getattr(report, "malformed_meta", 0) or 0)  # a product line, not a review: not in the bars
     if report.sampled_out_reviews:
         st.caption(f"{report.sampled_out_reviews:,} reviews left out by sampling (not errors).")
     if skipped or any(missing.values()):
         st.plotly_chart(viz.load_report_bars(skipped, missing), key="load-report-bars")
-        for what in ("review", "meta"):
-            lines = (getattr(report, f"malformed_{what}_lines", None) or [])[:10]
-            reasons = getattr(report, f"malformed_{what}_reasons", None) or {}
-            if lines:
-                why = "; ".join(f"{reason}: {n:,}" for reason, n in reasons.items())
-                st.caption(f"Malformed {what} lines (first {len(lines)}): {', '.join(map(str, lines))}"
-                           + (f". Why: {why}" if why else ""))
-    else:
+    if bad_meta:
+        st.warning(f"{plural(bad_meta, 'malformed meta line')} skipped: those products load without a title "
+                   "or picture unless another line describes them.", icon=":material/warning:")
+    for what in ("review", "meta"):
+        lines = (getattr(report, f"malformed_{what}_lines", None) or [])[:10]
+        reasons = getattr(report, f"malformed_{what}_reasons", None) or {}
+        if lines:
+            why = "; ".join(f"{reason}: {n:,}" for reason, n in reasons.items())
+            st.caption(f"Malformed {what} lines (first {len(lines)}): {', '.join(map(str, lines))}"
+                       + (f". Why: {why}" if why else ""))
+    unread = report.meta_lines - report.meta_kept - bad_meta - report.empty_meta_lines
+    if unread > 0:
+        st.caption(f"{plural(unread, 'meta line')} read only as far as the product id (products nobody reviewed "
+                   "here, or described by an earlier line): a fault further in such a line is not counted.")
+    if not (skipped or any(missing.values()) or bad_meta):
         st.success("Nothing skipped, and every item has a picture reference.")

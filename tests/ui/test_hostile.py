@@ -152,3 +152,26 @@ def test_a_damaged_reviews_file_loads_what_it_can_and_says_so_on_the_load_report
     at = healthy(at.button(key="load-data").click().run())
     warnings = [w.value for w in at.warning if "damaged after line" in w.value]
     assert len(warnings) == 1 and "reviews.jsonl.gz" in warnings[0] and "kept what was read" in warnings[0]
+
+
+def test_a_malformed_meta_line_alone_is_on_the_load_report_with_its_line_number(app, tmp_path):
+    reviews = [{"rating": 4.0, "parent_asin": f"P{i % 3}", "user_id": f"u{i % 10}", "timestamp": 1_600_000_000_000 + i,
+                "text": f"review {i}"} for i in range(60)]
+    (tmp_path / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in reviews))
+    meta = [json.dumps({"parent_asin": f"P{i}", "title": f"item {i}", "images": [{"large": f"pics/P{i}.jpg"}]})
+            for i in range(3)]
+    # line 2 describes a reviewed product and is cut short; line 4 is a product nobody reviewed (never parsed)
+    cut = '{"parent_asin": "P1", "title": '
+    (tmp_path / "meta.jsonl").write_text("\n".join([meta[0], cut, meta[2], cut.replace("P1", "P9")]) + "\n")
+    at = healthy(app.run())
+    at.button_group(key="w:data-source").set_value("local").run()
+    at.text_input(key="w:local-reviews").input(str(tmp_path / "reviews.jsonl")).run()
+    at.text_input(key="w:local-meta").input(str(tmp_path / "meta.jsonl")).run()
+    at = healthy(at.button(key="load-data").click().run())
+    assert [w.value for w in at.warning if "malformed meta line" in w.value] == [
+        "1 malformed meta line skipped: those products load without a title or picture unless another line "
+        "describes them."]
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("Malformed meta lines (first 1): 2. Why: not JSON: 1") for c in captions), captions
+    assert any(c.startswith("1 meta line read only as far as the product id") for c in captions), captions
+    assert not any("Nothing skipped" in s.value for s in at.success)
