@@ -24,6 +24,8 @@ from mmrec_core.ui import components
 from mmrec_core.ui.progress import CurveBridge, ProgressBridge
 
 POLL_S = 0.2  # how often the follower redraws: a Stop is seen by the worker within a batch of the next poll
+CURVES_S = 1.0  # the live curves at most once a second: each redraw is a figure built under the GIL the
+# training thread needs too
 
 
 @dataclass
@@ -96,7 +98,9 @@ def follow(name: str) -> tuple[bool, Any]:
                         help="ends the run within a second or two; the models that finished are kept")
         bridge = ProgressBridge(status=status, label=job.label)
         curves = job.curves(st.container()) if job.curves is not None else None
-        seen, drawn = 0, 0
+        seen, drawn, last_draw = 0, 0, 0.0
+        if curves is not None:
+            curves.min_interval = float("inf")  # drawn here, on the follower's clock, not on every epoch
         while True:
             done = not job.running  # read before draining, so the last events are drawn
             for event in job.events[seen:]:
@@ -106,7 +110,9 @@ def follow(name: str) -> tuple[bool, Any]:
                 for epoch in job.epochs[drawn:]:
                     curves(epoch)
                 drawn = len(job.epochs)
-                curves.draw()
+                if time.perf_counter() - last_draw >= CURVES_S:
+                    curves.draw()
+                    last_draw = time.perf_counter()
             if done:
                 break
             if job.stop.is_set():
