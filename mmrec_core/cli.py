@@ -89,6 +89,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
           f"missing images: {int((~emb.image_ok).sum())})")
     if emb.missing_reasons:
         print("missing images by reason: " + ", ".join(f"{k} {v}" for k, v in emb.missing_reasons.items()))
+    if emb.alignment is not None:
+        a = emb.alignment
+        print(f"shared space fitted on {a.trained_on} title-picture pairs ({a.epochs} epochs): on {a.held_out} held-out "
+              f"items title -> picture recall@10 {a.recall_at_10:.3f} (chance {a.chance_recall_at_10:.3f}), median "
+              f"rank {a.median_rank:.0f} (chance {a.chance_median_rank:.1f})")
     return 0
 
 
@@ -243,7 +248,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 # --- parser -------------------------------------------------------------------------------------------
 
 # what ``cache clear --what`` takes: mmrec_core.cache.CACHE_PARTS and "all" (spelled out: numpy stays unimported)
-CACHE_WHAT = ("embeddings", "images", "demo", "uploads", "runs", "all")
+CACHE_WHAT = ("embeddings", "alignments", "images", "demo", "uploads", "runs", "all")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -262,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     _demo_args(p)
     p.add_argument("--reviews", help="local reviews file (.jsonl / .jsonl.gz / parquet) instead of the demo")
     p.add_argument("--meta", help="local meta file, with --reviews")
-    p.add_argument("--encoder", default="bundled", help="clip, bert-resnet, bundled or classic (default bundled)")
+    p.add_argument("--encoder", default="bundled", help="clip, bert-resnet, bundled, classic, or bundled-aligned / classic-aligned (one space fitted on the catalogue, for mean fusion; default bundled)")
     p.add_argument("--checkpoint", default=None, help="model id or local folder (default: the encoder's)")
     p.add_argument("--fusion", default="concat", help="mean, concat, text or image (default concat)")
     p.add_argument("--batch-size", type=int, default=32)

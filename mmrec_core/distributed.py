@@ -316,11 +316,21 @@ def embed_catalogue(
         Receives ``ray embed`` events (items written so far).
 
     Rows keep the meta file's order; malformed records are counted and left out.
+
+    Raises
+    ------
+    ValueError
+        For an encoder aligned on a catalogue: its towers are fitted on a loaded catalogue, so embed with
+        its base encoder here and align where the catalogue is loaded.
     """
+    from mmrec_core.encoders.registry import ENCODERS, create_encoder
+
+    spec = ENCODERS.get(embed.encoder)
+    if spec is not None and spec.aligned_from:
+        raise ValueError(f"{embed.encoder} is fitted on a loaded catalogue: embed with {spec.aligned_from!r} on Ray "
+                         "(the aligned encoder then reuses those cached vectors where the catalogue is loaded)")
     import ray
     import ray.data
-
-    from mmrec_core.encoders.registry import create_encoder
 
     start = time.perf_counter()
     resources = init_ray()

@@ -9,6 +9,7 @@ every finished chunk of :data:`FLUSH_EVERY` items.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -72,6 +73,7 @@ class ItemEmbeddings:
     seconds: float
     untitled: int = 0
     computed: dict[str, int] = field(default_factory=dict)
+    alignment: Any = None  # the catalogue-fitted towers (mmrec_core.alignment.Alignment) of an aligned encoder
 
 
 @dataclass
@@ -90,13 +92,16 @@ class Fused:
 
 
 def get_encoder(config: EmbedConfig) -> Encoder:
-    """The encoder of ``config``, built once per process (models then load once, on first use)."""
-    from mmrec_core.encoders.registry import create_encoder
+    """The encoder of ``config``, built once per process (models then load once, on first use). An aligned
+    encoder answers with the encoder its towers read: Study B's review texts are embedded in that space."""
+    from mmrec_core.encoders.registry import ENCODERS, create_encoder
 
-    key = (config.encoder, config.checkpoint, config.image_checkpoint, config.device)
+    spec = ENCODERS.get(config.encoder)
+    name = spec.aligned_from if spec is not None and spec.aligned_from else config.encoder  # its towers' input
+    key = (name, config.checkpoint, config.image_checkpoint, config.device)
     with _encoders_lock:
         if key not in _encoders:
-            _encoders[key] = create_encoder(config.encoder, config.checkpoint, config.image_checkpoint, config.device)
+            _encoders[key] = create_encoder(name, config.checkpoint, config.image_checkpoint, config.device)
         return _encoders[key]
 
 
@@ -274,6 +279,11 @@ def embed_items(
     placeholder. The reasons are also added to ``dataset.report.missing_images``. Progress stages:
     ``embed-texts``, ``embed-images``.
     """
+    from mmrec_core.encoders.registry import ENCODERS
+
+    spec = ENCODERS.get(config.encoder)
+    if spec is not None and spec.aligned_from:
+        return _aligned_items(dataset, config, spec.aligned_from, images, progress)
     start = time.perf_counter()
     encoder = get_encoder(config)
     items = dataset.items
@@ -299,6 +309,25 @@ def embed_items(
         seconds=time.perf_counter() - start,
         untitled=untitled,
         computed={"text": text_new, "image": image_new},
+    )
+
+
+def _aligned_items(dataset: Dataset, config: EmbedConfig, base: str, images: ImageConfig,
+                   progress: ProgressCallback | None) -> ItemEmbeddings:
+    """The ``base`` encoder's vectors (cached as that encoder's), mapped by towers fitted on this catalogue
+    (:func:`mmrec_core.alignment.align`) into one space: ``shared_space`` True, so ``mean`` fusion applies.
+    Items without a picture keep a zero picture row."""
+    from mmrec_core.alignment import align
+
+    raw = embed_items(dataset, dataclasses.replace(config, encoder=base), images, progress)
+    start = time.perf_counter()
+    towers = align(raw.text, raw.image, raw.image_ok, raw.identity, progress=progress)
+    image = towers.project_image(raw.image)
+    image[~raw.image_ok] = 0.0
+    return dataclasses.replace(
+        raw, text=towers.project_text(raw.text), image=image, encoder=config.encoder, shared_space=True,
+        identity=f"{raw.identity} | aligned {towers.key[:16]}", alignment=towers,
+        seconds=raw.seconds + time.perf_counter() - start,
     )
 
 

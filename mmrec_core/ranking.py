@@ -37,6 +37,7 @@ def embedding_summary(emb) -> dict[str, Any]:
         "images_ok": int(emb.image_ok.sum()), "missing_images": dict(emb.missing_reasons),
         "cache_hits": dict(emb.cache_hits), "computed": dict(getattr(emb, "computed", {})),
         "untitled": int(getattr(emb, "untitled", 0)), "seconds": float(emb.seconds),
+        **({"alignment": emb.alignment.summary()} if getattr(emb, "alignment", None) is not None else {}),
     }  # fmt: skip
 
 
