@@ -37,7 +37,8 @@ if emb is None:
 
 fusion = state.get(state.EMBED).fusion
 if fusion == "mean" and not emb.shared_space:
-    st.warning("mean fusion needs one text-image space (CLIP); showing concat instead.")
+    st.warning("mean fusion needs one text-image space (CLIP, or an encoder aligned on the catalogue); showing "
+               "concat instead.")
     fusion = "concat"
 
 embed_view.summary(emb)

@@ -141,13 +141,14 @@ def embed_controls() -> EmbedConfig:
     name = c1.selectbox("Encoder", names, format_func=lambda n: labels.get(n, n),
                         key=state.widget_default("w:encoder", default.encoder if default.encoder in names else names[0]))
     fusion = c2.selectbox("Fusion", list(FUSIONS), key=state.widget_default("w:fusion", default.fusion),
-                          help="mean needs a shared text-image space (CLIP); concat works for every encoder")
+                          help="mean needs a shared text-image space (CLIP, or an encoder aligned on the catalogue); "
+                               "concat works for every encoder")
     checkpoint, image_checkpoint = None, None
     for spec, _av in specs:
         if spec.name != name:
             continue
         st.caption(spec.description)
-        if spec.default_checkpoint is not None and name != "bundled":
+        if spec.default_checkpoint is not None and (spec.aligned_from or name) != "bundled":
             # the "saved model folder" the description and the unavailable message offer
             checkpoint = _folder(f"{spec.label}: model folder or hub id (empty: {spec.default_checkpoint})",
                                  f"w:{name}-checkpoint")
@@ -156,7 +157,8 @@ def embed_controls() -> EmbedConfig:
                                            f"w:{name}-image-checkpoint")
     if name == "bundled":
         st.info("**bundled** is the offline stand-in for CLIP: MiniLM text + EfficientNet-Lite0 pictures, "
-                "two separate spaces (no shared text-image space), so use concat/text/image fusion, not mean.")
+                "two separate spaces (no shared text-image space), so use concat/text/image fusion, not mean; "
+                "its *aligned on the catalogue* version maps both into one space, for mean.")
     return replace(default, encoder=name, fusion=fusion, checkpoint=checkpoint, image_checkpoint=image_checkpoint)
 
 

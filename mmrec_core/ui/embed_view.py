@@ -29,6 +29,13 @@ def summary(emb: Any) -> None:
     })
     if missing:
         st.plotly_chart(viz.load_report_bars({}, missing, title="Items without a picture vector"), key="emb-missing")
+    towers = getattr(emb, "alignment", None)
+    if towers is not None:
+        st.info(f"**One text-picture space, fitted on this catalogue**: {towers.trained_on:,} title-picture pairs, "
+                f"{towers.epochs} epochs. On {towers.held_out:,} held-out items a title finds its own picture among "
+                f"the 10 nearest in **{towers.recall_at_10:.0%}** of cases (chance {towers.chance_recall_at_10:.0%}); "
+                f"the median rank of the own picture is **{towers.median_rank:.0f}** of {towers.held_out:,} "
+                f"(chance {towers.chance_median_rank:.0f}).", icon=":material/join_inner:")
     with st.expander("Encoder identity (the cache key)"):
         st.code(emb.identity, language="json")
 

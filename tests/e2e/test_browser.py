@@ -92,6 +92,7 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
         cleared = error_then_success(page)
         stopped = stop_a_training(page)
         background = leave_a_training(page)
+        aligned = align_on_the_catalogue(page)
         browser.close()
 
     assert list(times) == ["data", "embeddings", "rankers", "classifier", "recommendations"]
@@ -130,6 +131,10 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
     # a training keeps going while its page is left, the sidebar says so, and its report is there on return
     assert "Running" in background["sidebar"], background
     assert "Classification report" in background["text"], background["text"][:400]
+    # the bundled vectors aligned on the catalogue: one space, so the study's mean fusion maps and trains
+    assert "One text-picture space, fitted on this catalogue" in aligned["text"], aligned["text"][:600]
+    assert "mean fusion needs" not in aligned["text"] and aligned["errors"] == [], aligned
+    assert aligned["map_title"].startswith("Catalogue map (") and ", mean)" in aligned["map_title"], aligned
 
 
 def map_colours(page) -> dict[str, str]:
@@ -242,3 +247,17 @@ def leave_a_training(page) -> dict[str, str]:
     visit(page, "Rating classifier")
     wait_text(page, "Classification report", timeout_s=240)
     return {"sidebar": sidebar, "text": page.get_by_test_id("stMain").inner_text()}
+
+
+def align_on_the_catalogue(page) -> dict:
+    """Embeddings with the bundled encoder aligned on the catalogue and mean fusion: the retrieval figures, the map."""
+    visit(page, "Embeddings")
+    choose(page, "Encoder", "MiniLM + EfficientNet-Lite0, aligned on the catalogue (shared space, offline)")
+    choose(page, "Fusion", "mean")
+    page.get_by_role("button", name="Compute with these settings").click()
+    wait_text(page, "One text-picture space", timeout_s=240)
+    wait_text(page, "Nearest neighbours")
+    screenshot(page, ARTIFACTS, "aligned-embeddings")
+    title = page.evaluate("() => document.querySelector('.js-plotly-plot')._fullLayout.title.text")
+    return {"text": page.get_by_test_id("stMain").inner_text(), "errors": error_texts(page), "map_title": title}
+

@@ -351,3 +351,19 @@ def test_the_recompute_after_clear_cache_shows_its_progress_box(app):
     at = healthy(at.button(key="sidebar-clear").click().run())  # the page recomputes in its progress box
     assert any(s.label.startswith("Embedding 60 items") for s in at.status), [s.label for s in at.status]
     assert "catalogue-map" in " ".join(el.proto.id for el in at.get("plotly_chart"))
+
+
+def test_an_encoder_aligned_on_the_catalogue_runs_the_studys_mean_fusion(app):
+    at = healthy(app.run())
+    healthy(at.switch_page("pages/embeddings.py").run())
+    at.selectbox(key="w:encoder").set_value("classic-aligned").run()
+    at.selectbox(key="w:fusion").set_value("mean").run()
+    at = healthy(at.button(key="compute-embeddings").click().run())
+    shared = [i.value for i in at.info if "One text-picture space" in i.value]
+    assert len(shared) == 1 and "held-out items" in shared[0] and "chance" in shared[0], shared
+    assert not any("mean fusion needs" in w.value for w in at.warning)
+    metrics = {m.label: str(m.value) for m in at.metric}
+    assert metrics["text dim"] == metrics["image dim"] == "256"
+    assert ", mean)" in chart(at, "catalogue-map")["layout"]["title"]["text"], "the map of the mean-fused vectors"
+    healthy(at.switch_page("pages/rankers.py").run())
+    assert "Fusion: **mean**" in text_of(at), "the rankers train on the study's own fusion"
