@@ -4,8 +4,8 @@ Load data, compute embeddings, train rankers, train the classifier, open a user'
 each step assert on what a person sees (tables with values, pictures that loaded, no error boxes) and
 save a screenshot under test-artifacts/e2e/. Then what a class in front of a projector needs: the map's
 colours as named, no train item in a top-K list, every page at 1024 px (sidebar collapsed, no table wider
-than its column) and 1400 px, an error cleared by the next success, a training stopped from its box, and a
-training that goes on while its page is left.
+than its column) and 1400 px, an error cleared by the next success, a training stopped from its box, a
+training that goes on while its page is left, and the bundled encoder aligned on the catalogue with mean fusion.
 """
 
 from __future__ import annotations
