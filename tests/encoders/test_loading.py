@@ -44,8 +44,9 @@ def test_offline_default_clip_fails_at_once_with_the_message(empty_hf_cache, mon
 
 def test_list_encoders_reports_reasons(empty_hf_cache):
     listed = {spec.name: found for spec, found in list_encoders()}
-    assert set(listed) == {"bundled", "clip", "bert-resnet", "classic"}
+    assert set(listed) == {"bundled", "clip", "bert-resnet", "classic", "bundled-aligned", "classic-aligned"}
     assert listed["bundled"].ok and listed["classic"].ok
+    assert listed["bundled-aligned"].ok and listed["classic-aligned"].ok, "aligned: as available as their base"
     assert listed["clip"].reason == CLIP_MESSAGE
     assert not listed["bert-resnet"].ok and "distilbert-base-uncased" in listed["bert-resnet"].reason
 
