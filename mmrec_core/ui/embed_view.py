@@ -24,8 +24,8 @@ def summary(emb: Any) -> None:
         "items": f"{len(emb.item_ids):,}", "text dim": emb.text.shape[1], "image dim": emb.image.shape[1],
         "items with a picture vector": f"{int(emb.image_ok.sum()):,}",
         # how this set of vectors was first made; served again from memory, it is still the same set
-        "vectors from disk / computed": f"{sum((emb.cache_hits or {}).values()):,} / "
-                                        f"{sum((getattr(emb, 'computed', {}) or {}).values()):,}",
+        "vectors read / computed": f"{sum((emb.cache_hits or {}).values()):,} / "
+                                   f"{sum((getattr(emb, 'computed', {}) or {}).values()):,}",
     })
     if missing:
         st.plotly_chart(viz.load_report_bars({}, missing, title="Items without a picture vector"), key="emb-missing")

@@ -111,7 +111,7 @@ def test_embeddings_page_computes_maps_and_finds_neighbours(app):
     assert metrics["items"] == "60"
     assert metrics["text dim"] == "512" and metrics["image dim"] == "144"
     assert metrics["items with a picture vector"] == "60"
-    disk, computed = (int(n.replace(",", "")) for n in metrics["vectors from disk / computed"].split(" / "))
+    disk, computed = (int(n.replace(",", "")) for n in metrics["vectors read / computed"].split(" / "))
     assert disk + computed == 120, "60 text and 60 picture vectors, each read or computed"
 
     spec = chart(at, "catalogue-map")
