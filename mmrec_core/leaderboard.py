@@ -62,7 +62,7 @@ def leaderboard(result: StudyResult, metrics: tuple[str, ...] = DEFAULT_METRICS,
         candidates = values[learned & values.notna()]
         if len(candidates):
             best[words(m)] = int(candidates.idxmax())
-    failed = _failed(result, {(s, m) for s, m in zip(summary["setting"], summary["model"], strict=True)})
+    failed = result.failures()
     if failed:
         first = words(cols[0]) if cols else words("model")
         rows = [{words("setting"): setting_words(s), words("model"): m, **({first: f"error: {e}"} if cols else {})}
@@ -79,14 +79,6 @@ def _cell(mean: float, sd: float, digits: int) -> str:
     return f"{mean:.{digits}f} ± {float(sd):.{digits}f}"
 
 
-def _failed(result: StudyResult, done: set[tuple[str, str]]) -> list[tuple[str, str, str]]:
-    rows = result.results
-    if "error" not in rows.columns:
-        return []
-    return [(s, m, str(group["error"].dropna().iloc[0])) for (s, m), group in rows.groupby(["setting", "model"], sort=False)
-            if (s, m) not in done and group["error"].notna().any()]
-
-
 def available(result: StudyResult, metrics: tuple[str, ...]) -> list[str]:
     """Those of ``metrics`` the result has values for (a run without selection has no validation column)."""
     summary = result.summary()
@@ -100,7 +92,6 @@ def best_mask(frame: pd.DataFrame, best: dict[str, int]) -> pd.DataFrame:
         if column in mask.columns and row in mask.index:
             mask.loc[row, column] = True
     return mask
-
 
 
 def chosen_settings(table: pd.DataFrame) -> pd.DataFrame:

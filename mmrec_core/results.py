@@ -106,6 +106,13 @@ class StudyResult:
             return self.results
         return self.results[self.results["error"].isna()]
 
+    def failures(self) -> list[tuple[str, str, str]]:
+        """``(setting, model, first error)`` of each pair whose every seed failed (no row in :meth:`summary`)."""
+        if "error" not in self.results.columns:
+            return []
+        return [(s, m, str(group["error"].iloc[0]))
+                for (s, m), group in self.results.groupby(["setting", "model"], sort=False) if group["error"].notna().all()]
+
     def summary(self) -> pd.DataFrame:
         """Mean and standard deviation over seeds per (setting, model): columns ``m`` and ``m_std``."""
         rows = self.ok_rows()
@@ -131,13 +138,8 @@ class StudyResult:
             out[m] = [
                 _fmt(mu, sd, n, digits) for mu, sd, n in zip(summ[m], summ[f"{m}_std"], summ["n_seeds"], strict=True)
             ]
-        done = set(zip(out["setting"], out["model"], strict=True))
-        failed = []
-        if "error" in self.results.columns:
-            for (setting, model), group in self.results.groupby(["setting", "model"], sort=False):
-                if (setting, model) not in done:
-                    failed.append({"setting": setting, "model": model,
-                                   **{m: EMPTY for m in cols}, **({cols[0]: f"error: {group['error'].iloc[0]}"} if cols else {})})
+        failed = [{"setting": setting, "model": model, **{m: EMPTY for m in cols}, **({cols[0]: f"error: {error}"} if cols else {})}
+                  for setting, model, error in self.failures()]
         return pd.concat([out, pd.DataFrame(failed)], ignore_index=True) if failed else out
 
     def to_markdown(self, metrics: tuple[str, ...] = HEADLINE_METRICS, digits: int = 4) -> str:
