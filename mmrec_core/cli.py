@@ -1,6 +1,6 @@
 """``python -m mmrec_core``: headless runs of what the dashboard does, and the benchmarks.
 
-Subcommands: ``demo-data``, ``embed``, ``study``, ``bench train|rank|all``, ``cache info|clear``.
+Subcommands: ``demo-data``, ``embed``, ``recommend``, ``study``, ``bench train|rank|all``, ``cache info|clear``.
 A user error (bad config, missing file, unavailable encoder or data) ends with exit code 2 and one
 line on stderr, never a traceback; a study in which any requested job failed or was skipped writes what
 it finished, lists every failure in its summary and ``results.json`` ``errors``, and exits with 3.
@@ -55,7 +55,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
-    from mmrec_core.config import DataConfig, EmbedConfig, ImageConfig, validate
+    from mmrec_core.config import EmbedConfig, ImageConfig, validate
     from mmrec_core.data.sources import load_dataset
     from mmrec_core.embeddings import embed_items, fuse
 
@@ -63,15 +63,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
         return _embed_ray(args)
     if args.address or args.actors or args.out:
         raise UserError("--address, --actors and --out go with --engine ray")
-    if bool(args.reviews) != bool(args.meta):
-        raise UserError("--reviews and --meta go together (both local files)")
-    if args.reviews:
-        _require_file(args.reviews, "--reviews")
-        _require_file(args.meta, "--meta")
-        data = DataConfig(source="local", reviews_path=args.reviews, meta_path=args.meta)
-    else:
-        _check_demo_args(args)
-        data = DataConfig(demo_size=args.size, demo_seed=args.seed, demo_variant=args.variant)
+    data = _data_config(args)
     _check_encoder(args.encoder, args.fusion)
     embed = EmbedConfig(encoder=args.encoder, checkpoint=args.checkpoint, fusion=args.fusion,
                         batch_size=args.batch_size, device=args.device)
@@ -94,6 +86,66 @@ def cmd_embed(args: argparse.Namespace) -> int:
         print(f"shared space fitted on {a.trained_on} title-picture pairs ({a.epochs} epochs): on {a.held_out} held-out "
               f"items title -> picture recall@10 {a.recall_at_10:.3f} (chance {a.chance_recall_at_10:.3f}), median "
               f"rank {a.median_rank:.0f} (chance {a.chance_median_rank:.1f})")
+    return 0
+
+
+def _data_config(args: argparse.Namespace) -> Any:
+    """The demo catalogue (``--size``, ``--seed``, ``--variant``) or local files (``--reviews`` and ``--meta``)."""
+    from mmrec_core.config import DataConfig
+
+    if bool(args.reviews) != bool(args.meta):
+        raise UserError("--reviews and --meta go together (both local files)")
+    if args.reviews:
+        _require_file(args.reviews, "--reviews")
+        _require_file(args.meta, "--meta")
+        return DataConfig(source="local", reviews_path=args.reviews, meta_path=args.meta)
+    _check_demo_args(args)
+    return DataConfig(demo_size=args.size, demo_seed=args.seed, demo_variant=args.variant)
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    """``recommend --text``: a sentence as a cold-start user, ranked in the encoder's shared space."""
+    from mmrec_core import preferences
+    from mmrec_core.config import EmbedConfig, ImageConfig, validate
+    from mmrec_core.data.sources import load_dataset
+    from mmrec_core.embeddings import embed_items
+
+    if args.k < 1:
+        raise UserError("-k must be at least 1")
+    if not 0.0 <= args.history_weight <= 1.0:
+        raise UserError("--history-weight must be between 0 and 1")
+    if args.history_weight > 0 and not args.user:
+        raise UserError("--history-weight blends a user's history: name the user with --user")
+    if preferences.parse_preference(args.text).empty:
+        raise UserError("no words to go on: say what you like, e.g. --text 'striped purple handbags, no checks'")
+    data = _data_config(args)
+    _check_encoder(args.encoder, "concat")
+    from mmrec_core.encoders.registry import ENCODERS
+
+    if not ENCODERS[args.encoder].shared_space:
+        raise UserError(f"{args.encoder} has two spaces, one for titles and one for pictures; "
+                        + preferences.NO_SHARED_SPACE.replace("on the Embeddings page", "with --encoder"))
+    embed = EmbedConfig(encoder=args.encoder, checkpoint=args.checkpoint, batch_size=args.batch_size,
+                        device=args.device)
+    validate(embed, prefix="embed.")
+    progress = TqdmProgress()
+    try:
+        dataset = load_dataset(data, progress=progress)
+        emb = embed_items(dataset, embed, ImageConfig(), progress=progress)
+    finally:
+        progress.close()
+    try:
+        found = preferences.recommend_from_words(dataset, emb, embed, args.text, args.k, user_id=args.user,
+                                                 history_weight=args.history_weight, against=args.against)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    print(f"read as {found.preference.describe()}"
+          + (f"; blended with {found.history_items} liked items of {args.user} (weight {args.history_weight:g})"
+             if found.history_items else ""))
+    titles = dataset.items["title"].astype(str).to_numpy()
+    ids = dataset.items["item_id"].astype(str).to_numpy()
+    for rank, (row, score) in enumerate(zip(found.items, found.scores, strict=True), start=1):
+        print(f"{rank:>3}  {score:+.3f}  {ids[row]}  {titles[row]}")
     return 0
 
 
@@ -280,6 +332,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --engine ray: encoder actors (default one per GPU, else one per CPU)")
     p.add_argument("--out", default=None, help="with --engine ray: folder for the Parquet (default under the cache)")
     p.set_defaults(func=cmd_embed)
+
+    p = sub.add_parser("recommend", help="recommend from words: a sentence ranks the catalogue in a shared space")
+    _demo_args(p)
+    p.add_argument("--text", required=True, help='what the user likes, e.g. "striped purple handbags, no checks"')
+    p.add_argument("--reviews", help="local reviews file instead of the demo")
+    p.add_argument("--meta", help="local meta file, with --reviews")
+    p.add_argument("--encoder", default="bundled-aligned",
+                   help="an encoder with one space for words and pictures: bundled-aligned (default), classic-aligned or clip")
+    p.add_argument("--checkpoint", default=None, help="model id or local folder (default: the encoder's)")
+    p.add_argument("--against", default="mean", choices=("mean", "image", "text"),
+                   help="score the words against the fused vector (default), the pictures or the titles")
+    p.add_argument("-k", type=int, default=10, help="how many products (default 10)")
+    p.add_argument("--user", default=None, help="a user id: their reviewed items are left out")
+    p.add_argument("--history-weight", type=float, default=0.0,
+                   help="with --user: 0 = the words alone (default), 1 = the user's liked items alone")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("study", help="run a study config (ablation + classifier) and write results.json")
     p.add_argument("--config", help="StudyConfig JSON (see --write-default)")
