@@ -323,3 +323,28 @@ def test_progress_without_a_terminal_is_logged_and_throttled(caplog):
     assert 2 <= len(lines) <= 4, lines  # the start, one every 5 s, the end
     assert lines[0].startswith("train mlp-bpr 1/100 batches") and "loss 0.5" in lines[0]
     assert lines[-1].startswith("train mlp-bpr 100/100 batches")
+
+
+def test_recommend_from_words_prints_the_parse_and_the_named_products(capsys):
+    from mmrec_core.config import DataConfig
+    from mmrec_core.data.sources import load_dataset
+
+    assert main(["-q", "recommend", "--size", "tiny", "--text", "I love sunglasses, no checks", "-k", "4"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "read as likes: sunglasses · dislikes: checks"
+    ids = [line.split()[2] for line in out[1:]]
+    assert len(ids) == 4
+    kinds = load_dataset(DataConfig(demo_size="tiny")).truth.item_attributes.set_index("item_id").loc[ids, "kind"]
+    assert (kinds == "sunglasses").all()
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--text", "no"], "no words to go on"),
+    (["--text", "hats", "--encoder", "classic"], "two spaces"),
+    (["--text", "hats", "--history-weight", "0.5"], "--user"),
+    (["--text", "hats", "--user", "nobody"], "no reviews by user"),
+])
+def test_recommend_refuses_what_it_cannot_do_in_one_line(capsys, args, match):
+    assert main(["-q", "recommend", "--size", "tiny", *args]) == 2
+    err = capsys.readouterr().err
+    assert match in err and err.count("\n") == 1

@@ -104,9 +104,13 @@ def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:
     return ds
 
 
-def embeddings(ds: Any, page: str = "Embeddings", compute: bool = False) -> Any | None:
-    """The current item embeddings (memoised), computing them only when asked (``compute``) or already done."""
-    embed = state.get(state.EMBED)
+def embeddings(ds: Any, page: str = "Embeddings", compute: bool = False, embed: Any = None) -> Any | None:
+    """The current item embeddings (memoised), computing them only when asked (``compute``) or already done;
+    ``embed`` asks for another encoder's (recommending from words needs a shared space), computed if needed."""
+    own = embed is None or embed == state.get(state.EMBED)  # the page's note is about the session's own vectors
+    if embed is not None:
+        compute = compute or ("emb", state.get(state.DATA), embed) not in _loaded_keys()
+    embed = embed or state.get(state.EMBED)
     if embed is None:
         return None
     data = state.get(state.DATA)
@@ -121,6 +125,8 @@ def embeddings(ds: Any, page: str = "Embeddings", compute: bool = False) -> Any 
         return None
     _loaded_keys().add(key)
     emb = loaded.value
+    if not own:
+        return emb
     hits = getattr(emb, "cache_hits", {}) or {}
     if not loaded.computed:
         note = "Loaded from the in-memory cache (computed earlier in this server)."

@@ -271,6 +271,28 @@ def test_recommendations_page_asks_for_rankers_first(app):
     assert any("Train some rankers first" in i.value for i in at.info)
 
 
+def test_a_sentence_becomes_recommendations_without_any_training(app):
+    """The classic encoder has two spaces, so the words are scored in bundled-aligned's; the grid shows the
+    products the sentence names (the demo's hidden attributes), the parse, and each card's score."""
+    at = embedded(app)
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    at.button_group(key="w:rec-mode").set_value("words").run()
+    assert "Type a preference" in text_of(healthy(at))
+    at.text_input(key="w:words-text").input("I love sunglasses, no checks").run()
+    text = text_of(healthy(at))
+    assert "**Read as** likes: sunglasses · dislikes: checks" in text
+    assert "bundled-aligned space" in text
+    cards = [m.value for m in at.markdown if "mm-card" in m.value]
+    assert len(cards) == 9, "K products"
+    kinds = [re.search(r"data-item='([^']+)'", c).group(1) for c in cards]
+    from mmrec_core.config import DataConfig
+    from mmrec_core.data.sources import load_dataset
+
+    truth = load_dataset(DataConfig(demo_size="tiny")).truth.item_attributes.set_index("item_id")
+    assert (truth.loc[kinds[:4], "kind"] == "sunglasses").all(), truth.loc[kinds]
+    assert "score +" in text_of(at) or any("score +" in m.value for m in at.markdown)
+
+
 def test_a_failed_load_explains_itself_and_keeps_earlier_results(app):
     at = embedded(app)
     healthy(at.switch_page("pages/data.py").run())
