@@ -215,7 +215,7 @@ def _fit_one(config, data, setting, model, seed, fused, truth, progress, on_epoc
 
         if model == ORACLE:
             factors = truth.affinity_factors(data.inter.user_ids, data.inter.item_ids)
-            ranker = FixedScoreRanker.from_factors(*factors, name=ORACLE).fit(rd)
+            ranker = FixedScoreRanker.from_factors(*factors, name=ORACLE, parts=truth.factor_parts()).fit(rd)
         else:
             base = model_train_config(model, config.train, seed)
             ranker = create_ranker(model, base)

@@ -370,3 +370,18 @@ def load_report_bars(
     fig.update_xaxes(title="count")
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def score_parts(parts: Mapping[str, float], score: float, title: str = "Why this? The parts of its score") -> go.Figure:
+    """Horizontal bars, one per named part of a score (green pushes up, red pushes down), the total in the title."""
+    names = list(parts)
+    values = [float(parts[n]) for n in names]
+    fig = go.Figure(go.Bar(
+        y=names, x=values, orientation="h", marker_color=[PALETTE[2] if v >= 0 else PALETTE[3] for v in values],
+        text=[f"{v:+.3f}" for v in values], textposition="auto", showlegend=False,
+    ))
+    fig.update_layout(title=f"{title}: {score:+.3f} in all", **{**_LAYOUT, "height": max(180, 90 + 36 * len(names)),
+                                                                "margin": dict(l=10, r=20, t=50, b=40)})
+    fig.update_xaxes(title="contribution to the score", zeroline=True, zerolinecolor="#6b7280")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return fig

@@ -238,3 +238,11 @@ def test_the_map_names_columns_in_words():
     assert categorical.layout.legend.title.text == "main category"
     # a click selects a point; Streamlit's chart ignores clicks while the drag mode is box or lasso
     assert categorical.layout.clickmode == "event+select" and categorical.layout.dragmode == "pan"
+
+
+def test_score_parts_bars_one_per_part_coloured_by_sign():
+    fig = viz.score_parts({"collaborative": 1.5, "content": -0.25, "item bias": 0.1}, 1.35)
+    bar = fig.data[0]
+    assert list(bar.y) == ["collaborative", "content", "item bias"] and list(bar.x) == [1.5, -0.25, 0.1]
+    assert bar.marker.color[0] != bar.marker.color[1], "a part that pulls down is drawn in another colour"
+    assert "+1.350 in all" in fig.layout.title.text

@@ -138,6 +138,12 @@ class DemoTruth:
         np.put_along_axis(items, c.astype(np.int64), 1.0, axis=1)
         return np.ascontiguousarray(wu, np.float32), items
 
+    @staticmethod
+    def factor_parts() -> dict[str, slice]:
+        """The blocks of :meth:`affinity_factors`: the kind, colour and pattern parts of the hidden affinity."""
+        k, c = len(KINDS), len(COLOURS)
+        return {"kind": slice(0, k), "colour": slice(k, k + c), "pattern": slice(k + c, k + c + len(PATTERNS))}
+
     def _rows(self, user_ids: Sequence[str], item_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Taste weight rows of ``user_ids`` and attribute codes of ``item_ids``; KeyError for unknown ids."""
         uidx, iidx, w, codes = self._matrices()

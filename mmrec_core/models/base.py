@@ -131,6 +131,27 @@ class Ranker(ABC):
         """
         return None
 
+    def item_vectors(self) -> np.ndarray | None:
+        """``(n_items, d)`` vectors in which the model sees items (two items alike here are alike to the model):
+        the item side of :meth:`dot_vectors` by default; None for a model with no item vectors."""
+        vectors = self.dot_vectors()
+        return None if vectors is None else vectors[1]
+
+    def part_slices(self) -> dict[str, slice] | None:
+        """Named column blocks of :meth:`dot_vectors` whose inner products add up to the score (e.g. BPR-MF's
+        ``{"collaborative": factors, "item bias": last column}``); None when the score is not such a sum."""
+        return None
+
+    def score_parts(self, users: np.ndarray, items: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Named parts of the scores of (user, item) pairs that add up to :meth:`score_pairs` ("why this?"),
+        from :meth:`part_slices`; None for a model whose score is not a sum of parts (an MLP)."""
+        slices = self.part_slices()
+        vectors = self.dot_vectors() if slices else None
+        if vectors is None:
+            return None
+        u, v = vectors[0][np.asarray(users)], vectors[1][np.asarray(items)]
+        return {name: np.einsum("nd,nd->n", u[:, s], v[:, s]).astype(np.float32) for name, s in slices.items()}
+
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Elementwise scores of (user, item) pairs; subclasses override with a cheaper path."""
         users, items = np.asarray(users), np.asarray(items)

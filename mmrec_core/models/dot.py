@@ -35,5 +35,17 @@ class DotRanker(Ranker):
     def dot_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         return self._profiles, self._features
 
+    def part_slices(self) -> dict[str, slice]:
+        return {"content: like the liked items": slice(None)}
+
+    def history_shares(self, liked: np.ndarray, item: int) -> np.ndarray:
+        """Each liked train item's share of ``score(user, item)`` (``f_h . f_i / n``, the profile being the mean
+        of the user's liked item vectors): they add up to the score when ``liked`` is the user's whole list of
+        positives."""
+        liked = np.asarray(liked, np.int64)
+        vectors = self._features[liked]
+        counted = int(np.any(vectors, axis=1).sum())  # the profile averages the liked items that have a vector
+        return (vectors @ self._features[item]) / max(counted, 1)
+
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return np.einsum("nd,nd->n", self._profiles[np.asarray(users)], self._features[np.asarray(items)])

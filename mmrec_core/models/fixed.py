@@ -26,6 +26,7 @@ class FixedScoreRanker(Ranker):
         super().__init__(config)
         self.name = name  # instance attribute: one class serves several named fixed rankers
         self._factors: tuple[np.ndarray, np.ndarray] | None = None
+        self.parts: dict[str, slice] | None = None
         self.scores = None if scores is None else np.asarray(scores, dtype=np.float32)
         if self.scores is not None:
             if self.scores.ndim != 2:
@@ -33,13 +34,16 @@ class FixedScoreRanker(Ranker):
             self.n_items = self.scores.shape[1]
 
     @classmethod
-    def from_factors(cls, users: np.ndarray, items: np.ndarray, name: str = "oracle") -> FixedScoreRanker:
-        """Scores ``users @ items.T`` (``(n_users, d)`` and ``(n_items, d)``), computed block by block."""
+    def from_factors(cls, users: np.ndarray, items: np.ndarray, name: str = "oracle",
+                     parts: dict[str, slice] | None = None) -> FixedScoreRanker:
+        """Scores ``users @ items.T`` (``(n_users, d)`` and ``(n_items, d)``), computed block by block;
+        ``parts`` names column blocks whose products add up to the score (:meth:`part_slices`)."""
         users, items = np.asarray(users, np.float32), np.asarray(items, np.float32)
         if users.ndim != 2 or items.ndim != 2 or users.shape[1] != items.shape[1]:
             raise ValueError(f"factors must be (n_users, d) and (n_items, d), got {users.shape} and {items.shape}")
         ranker = cls(None, name=name)
         ranker._factors = (np.ascontiguousarray(users), np.ascontiguousarray(items))
+        ranker.parts = dict(parts) if parts else None
         ranker.n_items = len(items)
         return ranker
 
@@ -54,6 +58,10 @@ class FixedScoreRanker(Ranker):
             raise ValueError(f"scores shape {self.shape} does not match the data ({data.n_users}, {data.n_items})")
         self._remember(data)
         return self
+
+    def part_slices(self) -> dict[str, slice] | None:
+        """The factor blocks given as ``parts`` (the oracle's kind, colour and pattern), else None."""
+        return self.parts if self._factors is not None and self.parts else None
 
     def dot_vectors(self) -> tuple[np.ndarray, np.ndarray] | None:
         """``(users, items)`` with ``score = users @ items.T`` when built from factors, else None."""

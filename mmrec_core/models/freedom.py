@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from mmrec_core.models.base import RankingData
 from mmrec_core.models.lightgcn import LightGCNRanker
 from mmrec_core.models.neural import as_tensor
@@ -28,6 +30,26 @@ class FREEDOMRanker(LightGCNRanker):
     description = ("Multimodal graph model: LightGCN plus items smoothed over frozen text and picture kNN "
                    "graphs, with a pruned user-item graph (Zhou & Shen 2023).")
     needs_features = True
+
+    def part_slices(self) -> dict[str, slice] | None:
+        return None  # the two parts share one vector: :meth:`score_parts` computes them from the network
+
+    def score_parts(self, users: np.ndarray, items: np.ndarray) -> dict[str, np.ndarray] | None:
+        """``u . LightGCN(A)_i`` (collaborative, the user-item graph) and ``u . (S e)_i`` (the item's neighbours
+        in the frozen text-picture kNN graph), which add up to the score."""
+        import torch
+
+        from mmrec_core.models.graph_nets import LightGCNNet
+
+        if self.net is None:
+            return None
+        with torch.no_grad():
+            u_all, i_graph = LightGCNNet.propagate(self.net)
+            i_content = torch.sparse.mm(self.net.item_graph, self.net.item)
+            u = u_all[as_tensor(np.asarray(users, np.int64), self.device)]
+            i = as_tensor(np.asarray(items, np.int64), self.device)
+            return {"collaborative (user-item graph)": (u * i_graph[i]).sum(-1).float().cpu().numpy(),
+                    "content neighbours (item-item graph)": (u * i_content[i]).sum(-1).float().cpu().numpy()}
 
     def _network(self, data: RankingData):
         import torch

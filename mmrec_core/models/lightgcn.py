@@ -73,6 +73,9 @@ class LightGCNRanker(BPRMFRanker):
 
         return len(users), step
 
+    def part_slices(self) -> dict[str, slice] | None:
+        return None if self.net is None else {"collaborative (user-item graph)": slice(None)}
+
     def _epoch_hook(self, resample: Callable[[int], None] | None) -> Callable[[int], None] | None:
         """What runs before each epoch: the negatives' redraw (FREEDOM adds its edge pruning)."""
         return resample

@@ -85,6 +85,13 @@ class BPRMFRanker(TorchRanker):
             users, items = self.net.dot_vectors()
         return users.float().cpu().numpy(), items.float().cpu().numpy()
 
+    def part_slices(self) -> dict[str, slice] | None:
+        """``[p_u, 1] . [q_i, b_i]``: the factors (collaborative) and the item bias."""
+        if self.net is None:
+            return None
+        f = int(self.net.user.shape[1])
+        return {"collaborative": slice(0, f), "item bias": slice(f, f + 1)}
+
     def _score_tensor(self, users, items):
         return self.net.score_matrix(users, items)
 

@@ -72,6 +72,10 @@ class MLPBPRRanker(TorchRanker):
         idx = [as_tensor(a, dev, torch.int64) for a in (pu, pp, pn)]
         return len(pu), pair_step(self.net, self._users, self._items, *idx)
 
+    def item_vectors(self) -> np.ndarray | None:
+        """The content vectors the MLP reads (it has no item vectors of its own)."""
+        return None if self.net is None else self._items.float().cpu().numpy()
+
     def _score_tensor(self, users, items):
         item_vecs = self._items if items is None else self._items[items]
         return self.net.score_matrix(self._users[users], item_vecs)

@@ -39,5 +39,8 @@ class PopularityRanker(Ranker):
         # the same score for every user: a ones column against the item scores (exact products)
         return np.ones((self._seen.shape[0], 1), np.float32), self._scores[:, None].copy()
 
+    def part_slices(self) -> dict[str, slice]:
+        return {"popularity (train reviews)": slice(None)}
+
     def score_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._scores[np.asarray(items)].copy()

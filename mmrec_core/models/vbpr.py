@@ -22,6 +22,28 @@ class VBPRRanker(BPRMFRanker):
     description = "Hybrid: BPR-MF plus a learned projection of the item content vectors (He & McAuley 2016)."
     needs_features = True
 
+    def part_slices(self) -> dict[str, slice] | None:
+        """``[gamma_u, theta_u, 1] . [gamma_i, E f_i, b_i + beta . f_i]``: collaborative, content, bias."""
+        if self.net is None:
+            return None
+        f = int(self.net.user.shape[1])
+        return {"collaborative": slice(0, f), "content (pictures and titles)": slice(f, 2 * f),
+                "item bias": slice(2 * f, 2 * f + 1)}
+
+    def score_parts(self, users: np.ndarray, items: np.ndarray) -> dict[str, np.ndarray] | None:
+        """As :meth:`part_slices`, with the content bias ``beta . f_i`` moved from the bias to the content part."""
+        import torch
+
+        parts = super().score_parts(users, items)
+        if parts is None:
+            return None
+        with torch.no_grad():
+            f = self.net.features[as_tensor(np.asarray(items, np.int64), self.device)]
+            content_bias = (f @ self.net.beta).float().cpu().numpy()
+        parts["content (pictures and titles)"] = parts["content (pictures and titles)"] + content_bias
+        parts["item bias"] = parts["item bias"] - content_bias
+        return parts
+
     def _network(self, data: RankingData):
         import torch
 

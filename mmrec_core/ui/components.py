@@ -81,11 +81,12 @@ def plural(n: int, noun: str) -> str:
 def image_grid(
     items: pd.DataFrame, columns: int = 6, caption_cols: Sequence[str] = ("title",), rating_col: str | None = None,
     marks: Sequence[str | None] | None = None, image_col: str = "image_url", title_len: int = 60,
+    hovers: Sequence[str] | None = None,
 ) -> None:
     """Pictures in a grid with titles, star ratings and an optional mark per card (e.g. a held-out hit).
 
     Missing pictures show a grey card with the reason, never a placeholder picture. A marked card has a green
-    border; each card carries its product id (``data-item``, and ``data-part`` from a ``part`` column) for the
+    border; ``hovers`` adds a line per card to its title's hover text ("why this?"); each card carries its product id (``data-item``, and ``data-part`` from a ``part`` column) for the
     browser test. On a narrow screen the row wraps instead of shrinking cards below :data:`CARD_MIN_PX`.
     """
     if items.empty:
@@ -100,7 +101,8 @@ def image_grid(
         for i, col in enumerate(st.columns(len(rows))):
             hit = marks is not None and bool(marks[i])
             with col.container(border=True, key=f"hit-{grid}-{i}" if hit else None):
-                _card(rows.iloc[i], i, caption_cols, rating_col, marks, image_col, title_len)
+                _card(rows.iloc[i], i, caption_cols, rating_col, marks, image_col, title_len,
+                      None if hovers is None else hovers[i])
 
 
 def _grid_key() -> str:
@@ -113,7 +115,7 @@ def _grid_key() -> str:
 
 
 def _card(row: pd.Series, i: int, caption_cols: Sequence[str], rating_col: str | None,
-          marks: Sequence[str | None] | None, image_col: str, title_len: int) -> None:
+          marks: Sequence[str | None] | None, image_col: str, title_len: int, hover: str | None = None) -> None:
     data, reason = thumbnail(row.get(image_col))
     if data is not None:
         st.image(data, width="stretch")
@@ -128,7 +130,8 @@ def _card(row: pd.Series, i: int, caption_cols: Sequence[str], rating_col: str |
     tags = "".join(f" data-{name}='{html.escape(str(row[col]))}'"
                    for name, col in (("item", "item_id"), ("part", "part")) if col in row and pd.notna(row[col]))
     # a fixed three-line title block keeps every card in a row the same height
-    lines = [f"<div class='mm-card'{tags} title='{html.escape(title)}' style='font-size:0.8rem;line-height:1.2;"
+    tip = html.escape(title if not hover else f"{title}\n{hover}")
+    lines = [f"<div class='mm-card'{tags} title='{tip}' style='font-size:0.8rem;line-height:1.2;"
              f"height:3.6em;overflow:hidden'>{text}</div>"]
     for c in caption_cols:
         if c != "title" and c in row and pd.notna(row[c]):

@@ -145,12 +145,19 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
     components.image_grid(grid.iloc[start:stop], columns=6, caption_cols=("title", "part"), rating_col="rating")
     st.markdown(f"**Top-{k} per model** (train items excluded; ✓ and a green border: an item the user reviewed in the held-out part)")
     models = trained_models(run["result"])
+    train = split.train
+    liked = inter.items[train[(inter.users[train] == user) & (inter.labels[train] == 1)]]
     with st.container(key="models-rec"):
-        _model_grids(models, inter, items, held, user, k)
+        _model_grids(models, inter, items, held, user, k, liked)
+    st.caption("Why this? Hover a product's title for its score's parts, or pick it under a model's list for the "
+               "bar of parts and the liked products that pushed it up.")
 
 
 def _model_grids(models: dict[str, Any], inter: Any, items: pd.DataFrame, held: dict[int, float], user: int,
-                 k: int) -> None:
+                 k: int, liked: np.ndarray) -> None:
+    from mmrec_core.explain import describe, explain
+
+    titles = items["title"].reindex(inter.item_ids).to_numpy()
     names = list(models)
     for start in range(0, len(names), 3):
         cols = st.columns(3)
@@ -158,9 +165,34 @@ def _model_grids(models: dict[str, Any], inter: Any, items: pd.DataFrame, held: 
             top = unseen_top(models[name], user, k)
             marks = [f"✓ held out, rated {held[i]:.0f}★" if i in held else None for i in top]
             shown = items.loc[inter.item_ids[top], ["title", "image_url"]].reset_index()
+            why = explain(models[name], user, top, liked)
             with col:
                 hits = sum(m is not None for m in marks)
                 st.markdown(f"**{name}** · {components.plural(hits, 'hit')}")
                 if len(top) < k:
                     st.caption(f"only {components.plural(len(top), 'product')} this user has not reviewed in train")
-                components.image_grid(shown, columns=2, marks=marks, title_len=48)
+                components.image_grid(shown, columns=2, marks=marks, title_len=48,
+                                      hovers=[describe(w, titles) for w in why])
+                why_this(name, why, inter, items)
+
+
+def why_this(name: str, why: list[Any], inter: Any, items: pd.DataFrame) -> None:
+    """A picker under a model's list: the chosen product's score parts as bars, and the liked products that
+    pushed it up most."""
+    choice = st.selectbox("Why this?", [-1, *range(len(why))], key=f"w:why-{name}", format_func=lambda n: (
+        "pick a product ..." if n < 0 else components.display_title(items.loc[inter.item_ids[why[n].item], "title"])))
+    if choice is None or choice < 0:
+        return
+    w = why[choice]
+    with st.container(key=f"why-{name}"):
+        if w.parts:
+            st.plotly_chart(viz.score_parts(w.parts, w.score, title="The parts of its score"), key=f"why-bar-{name}")
+        else:
+            st.caption(f"{name}'s score ({w.score:+.3f}) is not a sum of parts (an MLP reads profile and item "
+                       "together).")
+        if w.pushes:
+            how = "their shares add up to the score" if w.pushes_add_up else w.push_basis
+            st.caption(f"Liked products that pushed it up most ({how}):")
+            pushed = items.loc[inter.item_ids[[i for i, _ in w.pushes]], ["title", "image_url"]].reset_index()
+            pushed = pushed.assign(push=[f"{v:+.3f}" for _, v in w.pushes])
+            components.image_grid(pushed, columns=3, caption_cols=("title", "push"), title_len=40)

@@ -189,3 +189,51 @@ def test_users_with_fewer_eligible_items_than_k_get_the_scored_paths_tail():
     assert np.isinf(want_scores).any()  # the case is exercised: excluded items fill the tail at -inf
     np.testing.assert_array_equal(items, want_items)
     np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
+
+
+ADDITIVE = ("popularity", "dot", "bpr-mf", "vbpr", "lightgcn", "freedom")
+
+
+@pytest.mark.parametrize("name", ADDITIVE)
+def test_score_parts_add_up_to_the_score(fitted, synthetic, name):
+    """Why this?: the named parts of every additive model sum to its score, pair by pair."""
+    rng = np.random.default_rng(3)
+    users = rng.integers(0, synthetic.data.n_users, 200)
+    items = rng.integers(0, synthetic.data.n_items, 200)
+    parts = fitted[name].score_parts(users, items)
+    assert parts, name
+    total = np.sum(list(parts.values()), axis=0)
+    np.testing.assert_allclose(total, fitted[name].score_pairs(users, items), rtol=1e-4, atol=1e-4)
+    if name in ("vbpr", "freedom"):
+        assert len(parts) >= 2 and all(np.abs(v).max() > 0 for v in parts.values()), "collaborative and content"
+
+
+def test_an_mlp_score_has_no_parts(fitted, synthetic):
+    assert fitted["mlp-bpr"].score_parts(np.array([0]), np.array([1])) is None
+
+
+def test_the_oracles_parts_are_its_factor_blocks():
+    users = np.array([[1.0, 2.0, 0.5, -1.0]], np.float32)
+    items = np.array([[1.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]], np.float32)
+    ranker = FixedScoreRanker.from_factors(users, items, parts={"kind": slice(0, 2), "colour": slice(2, 4)})
+    parts = ranker.score_parts(np.array([0, 0]), np.array([0, 1]))
+    np.testing.assert_allclose(parts["kind"], [1.0, 2.0])
+    np.testing.assert_allclose(parts["colour"], [-0.5, -1.0])
+
+
+def test_the_dot_rankers_history_shares_add_up_and_name_the_closest_liked_item(fitted, synthetic):
+    from mmrec_core.explain import explain
+
+    data = synthetic.data
+    user = 0
+    liked = data.train_items[(data.train_users == user) & (data.train_labels == 1)]
+    item = int(synthetic.test[user][0])
+    (why,) = explain(fitted["dot"], user, np.array([item]), liked, top=len(liked))
+    assert why.pushes_add_up
+    assert sum(v for _, v in why.pushes) == pytest.approx(why.score, rel=1e-4)
+    feats = data.item_features
+    closest = liked[np.argmax(feats[liked] @ feats[item])]
+    assert why.pushes[0][0] == closest
+    (mf,) = explain(fitted["bpr-mf"], user, np.array([item]), liked)
+    assert not mf.pushes_add_up and len(mf.pushes) == 3 and "model's item vectors" in mf.push_basis
+    assert sum(mf.parts.values()) == pytest.approx(mf.score, rel=1e-4, abs=1e-5)

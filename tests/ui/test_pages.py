@@ -263,6 +263,23 @@ def test_recommendations_page_shows_history_and_each_models_top_k(app):
     for model in RANKERS:
         assert f"**{model}** ·" in text, model
     assert len(at.get("image")) >= 20, "history and top-K as pictures"
+    hovers = [m.value for m in at.markdown if "mm-card" in m.value and "score " in m.value]
+    assert any("collaborative" in h and "content" in h for h in hovers), "VBPR's parts in the hover text"
+
+
+def test_why_this_shows_the_parts_that_add_up_and_the_liked_products_behind_it(app):
+    at = trained(app)
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    at.selectbox(key="w:why-vbpr").set_value(0).run()
+    spec = chart(healthy(at), "why-bar-vbpr")
+    bar = spec["data"][0]
+    parts = values(bar["x"])
+    assert list(bar["y"]) == ["collaborative", "content (pictures and titles)", "item bias"]
+    total = float(re.search(r"([+-][0-9.]+) in all", spec["layout"]["title"]["text"]).group(1))
+    assert abs(parts.sum() - total) < 2e-3, "the bars add up to the score"
+    assert "Liked products that pushed it up most" in text_of(at)
+    at.selectbox(key="w:why-dot").set_value(1).run()
+    assert "their shares add up to the score" in text_of(healthy(at))
 
 
 def test_recommendations_page_asks_for_rankers_first(app):
