@@ -6,8 +6,8 @@
   empty cache: the demo catalogue is generated and every embedding computed;
 - walk_warm_s: the same walk by a second visitor (a new browser session) on the running server: the
   data, the embeddings and the trained runs are memoised for the same settings;
-- walk_restart_s, first_page_restart_s: a new server process over the same disk cache: the catalogue and
-  the embeddings come from disk, rankers and the classifier train again;
+- walk_restart_s, first_page_restart_s: a new server process over the same disk cache: the catalogue, the
+  embeddings and the trained runs (``<cache>/trained``, :mod:`mmrec_core.trained`) come from disk, nothing trains;
 - first_visit_s: one visit of each page after the cold walk (where a page may still compute: the
   Embeddings page fits UMAP once the background warm-up has finished);
 - page_switch_s: then switching between pages, every result computed (Data, Embeddings, Rankers,
@@ -173,8 +173,8 @@ def main() -> None:
                 out["walk_warm_steps_s"], out["walk_warm_s"] = warm, round(sum(warm.values()), 2)
                 save()
                 page.close()
-            # restart: a new server process over the same disk cache (catalogue and embeddings on disk,
-            # rankers and the classifier train again)
+            # restart: a new server process over the same disk cache (catalogue, embeddings and trained runs
+            # on disk)
             start = time.perf_counter()
             with serve(env=env) if not args.no_restart else contextlib.nullcontext() as url:
                 if url is not None:

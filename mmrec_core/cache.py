@@ -284,7 +284,7 @@ def cache_info(root: Path | None = None) -> dict[str, Any]:
     return {"path": str(root), "files": len(files), "bytes": sum(f.stat().st_size for f in files), "stores": stores}
 
 
-CACHE_PARTS = ("embeddings", "alignments", "images", "demo", "uploads", "runs")  # the folders under cache_dir()
+CACHE_PARTS = ("embeddings", "alignments", "images", "demo", "uploads", "runs", "trained")  # the folders under cache_dir()
 
 
 class CacheError(ValueError):

@@ -208,7 +208,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     progress = TqdmProgress()
     start = time.perf_counter()
     try:
-        result = run_study(config, progress=progress, out_dir=out)
+        result = run_study(config, progress=progress, out_dir=out, store=not args.retrain)
     finally:
         progress.close()
     seconds = time.perf_counter() - start
@@ -300,7 +300,7 @@ def cmd_cache(args: argparse.Namespace) -> int:
 # --- parser -------------------------------------------------------------------------------------------
 
 # what ``cache clear --what`` takes: mmrec_core.cache.CACHE_PARTS and "all" (spelled out: numpy stays unimported)
-CACHE_WHAT = ("embeddings", "alignments", "images", "demo", "uploads", "runs", "all")
+CACHE_WHAT = ("embeddings", "alignments", "images", "demo", "uploads", "runs", "trained", "all")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -360,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="ablation", choices=PRESETS, help="what --write-default writes")
     p.add_argument("--epochs", type=int, default=None, help="override train.epochs")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="override seeds")
+    p.add_argument("--retrain", action="store_true",
+                   help="train again even when this config ran before on the same data and embeddings (by this "
+                        "command or the dashboard: <cache>/trained)")
     p.set_defaults(func=cmd_study)
 
     p = sub.add_parser("bench", help="benchmarks (one JSON object on stdout)")

@@ -12,6 +12,7 @@ Two answers, both from the fitted ranker alone:
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,12 +66,19 @@ def explain(ranker: Any, user: int, items: np.ndarray, liked: np.ndarray, *, top
     return out
 
 
+_BASES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # fitted ranker -> its unit item vectors
+
+
 def _push_basis(ranker: Any) -> tuple[str, np.ndarray | None]:
-    """Unit item vectors in which two items are alike for this model, and what they are."""
-    vectors = ranker.item_vectors()
-    if vectors is None or vectors.shape[1] < 2:  # one number per item (popularity): nothing to compare
-        return "", None
-    return "similarity in the model's item vectors", l2_normalise(np.asarray(vectors, np.float32))
+    """Unit item vectors in which two items are alike for this model, and what they are; computed once per
+    fitted ranker (a graph model propagates its whole graph for them) and forgotten with the ranker."""
+    if ranker not in _BASES:
+        vectors = ranker.item_vectors()
+        if vectors is None or vectors.shape[1] < 2:  # one number per item (popularity): nothing to compare
+            _BASES[ranker] = ("", None)
+        else:
+            _BASES[ranker] = ("similarity in the model's item vectors", l2_normalise(np.asarray(vectors, np.float32)))
+    return _BASES[ranker]
 
 
 def describe(explanation: Explanation, titles: Any = None) -> str:

@@ -132,12 +132,16 @@ def run_study(
     *,
     out_dir: str | Path | None = None,
     keep_models: bool = False,
+    store: bool = False,
 ) -> StudyResult:
     """Run both studies of ``config`` and return the result (also written to ``out_dir`` when given).
 
     With ``out_dir`` partial results are written after each setting and after a failure, so an
     interrupted run keeps what it finished. Data and encoder problems (``DataUnavailable``,
-    ``EncoderUnavailable``, a missing file) are raised at once: nothing can run without them.
+    ``EncoderUnavailable``, a missing file) are raised at once: nothing can run without them. With
+    ``store`` the ranking and the classifier runs are read from the trained-run store when this config,
+    data and embeddings were run before (by the CLI or the dashboard), and stored when they finish
+    cleanly (:mod:`mmrec_core.trained`; the fitted rankers are kept for the dashboard).
     """
     validate_config(config)
     result = StudyResult(config=config)
@@ -158,16 +162,18 @@ def run_study(
     emb = None
     if needs_items:
         emb = timed("embed", lambda: _embed_or_record(dataset, config, progress, result))
+    identity = None if emb is None else emb.identity
     try:
         if config.models:
-            timed("ranking", lambda: run_ranking(config, data, emb, progress, on_epoch, result=result,
-                                                 keep_models=keep_models, checkpoint=save))
+            timed("ranking", lambda: _stored_ranking(config, data, emb, progress, on_epoch, result, save,
+                                                     keep_models, identity if store else False))
         else:
             result.dataset, result.load_report = data.summary(), dataset.report.to_dict()
         save(result)
         if config.classifier is not None and not result.stopped:
             result.classifier, result.classifier_info = timed(
-                "classifier", lambda: run_classifier(config, dataset, emb, progress, on_epoch)
+                "classifier", lambda: _stored_classifier(config, dataset, emb, progress, on_epoch,
+                                                         identity if store else False)
             )
             result.errors.extend({"step": f"classifier {m}", "error": out["error"]}
                                  for m, out in result.classifier.items() if "error" in out)
@@ -175,6 +181,46 @@ def run_study(
         timings["total"] = time.perf_counter() - total
         save(result)
     return result
+
+
+def _stored_ranking(config: StudyConfig, data: StudyData, emb, progress, on_epoch, result: StudyResult,
+                    save: Callable[[StudyResult], None], keep_models: bool, identity: str | None | bool) -> None:
+    """:func:`run_ranking` into ``result``, or its stored twin (``identity`` False: no store)."""
+    from mmrec_core import trained
+
+    if identity is False:
+        run_ranking(config, data, emb, progress, on_epoch, result=result, keep_models=keep_models, checkpoint=save)
+        return
+    key = trained.run_key("ranking", config, data.dataset.fingerprint, identity)
+    stored = trained.load_run("ranking", key)
+    if stored is not None:
+        log.info("ranking: the same config, data and embeddings ran before; read from the trained-run store")
+        timings = result.timings
+        result.__dict__.update({k: v for k, v in stored.__dict__.items() if k not in ("timings", "config")})
+        result.timings = timings
+        return
+    run_ranking(config, data, emb, progress, on_epoch, result=result, keep_models=True, checkpoint=save)
+    if not result.stopped and not result.errors:
+        trained.save_run("ranking", key, result)
+    if not keep_models:
+        result.models = {}
+
+
+def _stored_classifier(config: StudyConfig, dataset, emb, progress, on_epoch, identity: str | None | bool):
+    """:func:`run_classifier`, or its stored twin (``identity`` False: no store)."""
+    from mmrec_core import trained
+
+    if identity is False:
+        return run_classifier(config, dataset, emb, progress, on_epoch)
+    key = trained.run_key("classifier", config, dataset.fingerprint, identity)
+    stored = trained.load_run("classifier", key)
+    if stored is not None:
+        log.info("classifier: the same config, data and embeddings ran before; read from the trained-run store")
+        return stored
+    outputs, info = run_classifier(config, dataset, emb, progress, on_epoch)
+    if not info.get("error") and not info.get("stopped") and not any("error" in o for o in outputs.values()):
+        trained.save_run("classifier", key, (outputs, info))
+    return outputs, info
 
 
 def _embed_or_record(dataset, config: StudyConfig, progress, result: StudyResult):

@@ -32,6 +32,16 @@ def _restore_logging():
     logger.handlers, logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
+@pytest.fixture(autouse=True)
+def _no_stored_runs():
+    """Each test trains what it asks for: no run stored by an earlier test answers for it."""
+    import shutil
+
+    from mmrec_core.trained import trained_root
+
+    shutil.rmtree(trained_root(), ignore_errors=True)
+
+
 def write_config(path: Path, **fields) -> Path:
     payload = {
         "name": "cli-tiny",
@@ -63,6 +73,21 @@ def test_study_runs_end_to_end_and_writes_results(tmp_path):
     assert "classifier: early stopping watches 10 % of train" in proc.stdout
     assert data["errors"] == []
     assert load_config(StudyConfig, out / "config.json").name == "cli-tiny"
+
+
+def test_a_second_study_of_the_same_config_reads_the_stored_runs(tmp_path, capsys):
+    config = write_config(tmp_path / "study.json", fusions=["concat"], models=["popularity", "dot"])
+    assert main(["study", "--config", str(config), "--out", str(tmp_path / "one")]) == 0
+    first = json.loads((tmp_path / "one" / "results.json").read_text())
+    assert "ran before" not in capsys.readouterr().err
+    assert main(["study", "--config", str(config), "--out", str(tmp_path / "two")]) == 0
+    second = json.loads((tmp_path / "two" / "results.json").read_text())
+    err = capsys.readouterr().err
+    assert "ranking: the same config, data and embeddings ran before" in err
+    assert "classifier: the same config" in err
+    assert second["settings"] == first["settings"] and second["classifier"] == first["classifier"]
+    assert main(["study", "--config", str(config), "--out", str(tmp_path / "three"), "--retrain"]) == 0
+    assert "ran before" not in capsys.readouterr().err
 
 
 def test_a_failed_job_is_listed_and_exits_3(tmp_path, capsys):

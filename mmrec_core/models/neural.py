@@ -193,6 +193,13 @@ class TorchRanker(Ranker):
         self.best_epoch = self.history[-1].get("best_epoch") if self.history else None
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A fitted ranker pickles (trained runs are kept on disk): the before-epoch hook, a closure over the
+        training tensors that only ``fit`` calls, is left out."""
+        state = self.__dict__.copy()
+        state["_before_epoch"] = None
+        return state
+
     def _prepare(self, data: RankingData) -> tuple[int, Callable[[torch.Tensor], torch.Tensor]]:
         raise NotImplementedError
 

@@ -41,8 +41,11 @@ def train(ds: Any, emb: Any, cc: ClassifierConfig, page: str = "Rating classifie
     from mmrec_core.study import run_classifier
 
     config = study_config(cc)
-    slot = loaders.slot("classifier", (config, ds.fingerprint, None if emb is None else emb.identity))
+    slot = loaders.trained_slot("classifier", config, ds.fingerprint, None if emb is None else emb.identity)
     if "value" in slot:
+        from mmrec_core.ui.rankers_view import stored_note
+
+        stored_note(slot)
         return _run(slot["value"], config)
 
     def fit(progress: Any, on_epoch: Any) -> dict[str, Any]:

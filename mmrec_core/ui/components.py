@@ -28,6 +28,13 @@ CSS = f"""<style>
   min-width: {MODEL_MIN_PX}px; flex-grow: 0; }}
 [class*="st-key-hit-"] {{ border: 2px solid #16a34a !important; }}
 </style>"""
+PRESENTER_CARD_PX = 170
+# the presenter's view: everything one step larger (Streamlit sizes in rem), picture cards wider before they wrap
+PRESENTER_CSS = f"""<style>
+html {{ font-size: 18px; }}
+[class*="st-key-cards-"] [data-testid="stColumn"] {{ min-width: {PRESENTER_CARD_PX}px; }}
+[data-testid="stMain"] .mm-card {{ font-size: 0.9rem !important; }}
+</style>"""
 
 
 @st.cache_data(show_spinner=False, max_entries=5000)

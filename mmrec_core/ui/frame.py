@@ -34,6 +34,11 @@ def setup(title: str, intro: str = "") -> None:
     st.session_state["_run_id"] = st.session_state.get("_run_id", 0) + 1
     st.html(components.CSS)  # style only: takes no space
     sidebar()
+    if st.session_state.get("w:presenter"):
+        st.html(components.PRESENTER_CSS)
+    note = st.session_state.pop("_reset_note", None)
+    if note:
+        st.toast(note, icon=":material/restart_alt:")
     st.title(title)
     if intro:
         st.caption(intro)
@@ -56,6 +61,19 @@ def sidebar() -> None:
         info = loaders.cache_status()
         st.markdown(f"**Cache**: {_size(info['bytes'])} in {info['files']:,} files")
         st.caption(info["path"])
+        st.markdown("**In front of a class**")
+        st.toggle("Presenter view", key=state.widget_default("w:presenter", False),
+                  help="Larger type and larger product pictures for a projector (made for 1024 px wide); "
+                       "collapse the sidebar with « for the full width.")
+        if st.button("Reset the demo", key="sidebar-reset", icon=":material/restart_alt:",
+                     help="Start the walk again: forgets this session's data, embeddings, trained runs and choices "
+                          "(a running training is stopped). Nothing on disk is deleted, so the next walk reads the "
+                          "cached vectors and trained runs and takes seconds."):
+            stopped = jobs.stop_all()
+            state.reset()
+            st.session_state["_reset_note"] = "The demo is reset" + (
+                f" ({stopped} running training stopped)" if stopped else "") + ": start again on the Data page."
+            st.switch_page("pages/data.py")
         if st.button("Clear embedding cache", key="sidebar-clear", help="Deletes cached embeddings and forgets "
                      "memoised results; the demo catalogue and downloaded pictures stay."):
             freed = loaders.clear_caches(disk=True)

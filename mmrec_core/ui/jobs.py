@@ -79,6 +79,14 @@ def start(name: str, page: str, label: str, fn: Callable[..., Any], hint: str,
     return job
 
 
+def stop_all() -> int:
+    """Ask every running job of this session to stop (the runners keep what finished); how many were asked."""
+    jobs = running()
+    for job in jobs:
+        job.stop.set()
+    return len(jobs)
+
+
 def running() -> list[Job]:
     """Jobs of this session that still run (the sidebar lists them, so a run left behind is not forgotten)."""
     return [job for job in _jobs().values() if job.running]

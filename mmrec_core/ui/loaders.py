@@ -50,7 +50,8 @@ def slot(kind: str, key: tuple) -> dict[str, Any]:
 
 def fill(slot: dict[str, Any], compute: Any, keep: Any = None) -> Loaded:
     """The slot's value, computing it first if needed; ``keep(value)`` False leaves a computed value out of the
-    slot (a stopped or failed run must run again next time, not be served from memory)."""
+    slot (a stopped or failed run must run again next time, not be served from memory). A slot from
+    :func:`trained_slot` also stores a kept value on disk."""
     start = time.perf_counter()
     with slot["lock"]:  # two sessions asking at once compute once
         if "value" in slot:
@@ -58,7 +59,31 @@ def fill(slot: dict[str, Any], compute: Any, keep: Any = None) -> Loaded:
         value = compute()
         if keep is None or keep(value):
             slot["value"] = value
+            if "store" in slot:
+                from mmrec_core.trained import save_run
+
+                save_run(*slot["store"], value)
     return Loaded(value, True, time.perf_counter() - start)
+
+
+def trained_slot(kind: str, config: Any, fingerprint: str, identity: str | None) -> dict[str, Any]:
+    """The memo slot of a trained run (``ranking``, ``classifier``) of ``config`` on this data and these
+    embeddings; when this server has not trained it, filled from the disk store
+    (:mod:`mmrec_core.trained`) if a finished run is there: after a restart nothing trains again.
+
+    The disk is read without the slot's lock (a training job holds it for minutes; a page must not wait).
+    """
+    from mmrec_core.trained import load_run, run_key
+
+    found = slot(kind, (config, fingerprint, identity))
+    if "value" not in found and "store" not in found:
+        key = run_key(kind, config, fingerprint, identity)
+        stored = load_run(kind, key)
+        if stored is not None:
+            found.setdefault("value", stored)
+            found["from_disk"] = True
+        found["store"] = (kind, key)
+    return found
 
 
 def forget(kind: str, key: tuple) -> None:

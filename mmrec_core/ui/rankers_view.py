@@ -55,13 +55,21 @@ def train(ds: Any, emb: Any, config: StudyConfig, label: str, job: str = "ranker
     from mmrec_core.study import run_ranking
 
     data = _interactions(ds, config)
-    slot = loaders.slot("ranking", (config, ds.fingerprint, None if emb is None else emb.identity))
+    slot = loaders.trained_slot("ranking", config, ds.fingerprint, None if emb is None else emb.identity)
     if "value" in slot:
+        stored_note(slot)
         return slot["value"]
     jobs.start(job, page, label, lambda progress, on_epoch: loaders.fill(slot, lambda: run_ranking(
         config, data, emb, progress=progress, on_epoch=on_epoch, keep_models=True), keep=complete).value, HINT,
         curves=lambda box: CurveBridge(box, by_setting=len(config.fusions) > 1, transform=trial_lines))
     return None
+
+
+def stored_note(slot: dict[str, Any]) -> None:
+    """Say so when a run comes from the disk store (trained before a restart), not from this server's memory."""
+    if slot.get("from_disk"):
+        st.toast("Trained earlier with these settings on this data: read from the disk cache, nothing retrained.",
+                 icon=":material/history:")
 
 
 def complete(result: Any) -> bool:

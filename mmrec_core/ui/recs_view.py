@@ -173,17 +173,19 @@ def _model_grids(models: dict[str, Any], inter: Any, items: pd.DataFrame, held: 
                     st.caption(f"only {components.plural(len(top), 'product')} this user has not reviewed in train")
                 components.image_grid(shown, columns=2, marks=marks, title_len=48,
                                       hovers=[describe(w, titles) for w in why])
-                why_this(name, why, inter, items)
+                why_this(name, why, inter, items, user)
 
 
-def why_this(name: str, why: list[Any], inter: Any, items: pd.DataFrame) -> None:
+def why_this(name: str, why: list[Any], inter: Any, items: pd.DataFrame, user: int) -> None:
     """A picker under a model's list: the chosen product's score parts as bars, and the liked products that
-    pushed it up most."""
-    choice = st.selectbox("Why this?", [-1, *range(len(why))], key=f"w:why-{name}", format_func=lambda n: (
-        "pick a product ..." if n < 0 else components.display_title(items.loc[inter.item_ids[why[n].item], "title"])))
-    if choice is None or choice < 0:
+    pushed it up most. One picker per user (another user starts with nothing picked); a product that left
+    the list (a smaller K) is no longer offered, and the picker starts again."""
+    by_item = {w.item: w for w in why}
+    choice = st.selectbox("Why this?", [-1, *by_item], key=f"why-pick-{name}-{user}", format_func=lambda i: (
+        "pick a product ..." if i < 0 else components.display_title(items.loc[inter.item_ids[i], "title"])))
+    if choice is None or choice not in by_item:
         return
-    w = why[choice]
+    w = by_item[choice]
     with st.container(key=f"why-{name}"):
         if w.parts:
             st.plotly_chart(viz.score_parts(w.parts, w.score, title="The parts of its score"), key=f"why-bar-{name}")
@@ -194,5 +196,5 @@ def why_this(name: str, why: list[Any], inter: Any, items: pd.DataFrame) -> None
             how = "their shares add up to the score" if w.pushes_add_up else w.push_basis
             st.caption(f"Liked products that pushed it up most ({how}):")
             pushed = items.loc[inter.item_ids[[i for i, _ in w.pushes]], ["title", "image_url"]].reset_index()
-            pushed = pushed.assign(push=[f"{v:+.3f}" for _, v in w.pushes])
+            pushed = pushed.assign(push=[f"{v:+.3f}" for _, v in w.pushes], part="liked")
             components.image_grid(pushed, columns=3, caption_cols=("title", "push"), title_len=40)

@@ -47,6 +47,18 @@ def keep_widgets() -> None:
             st.session_state[key] = st.session_state[key]
 
 
+KEEP_ON_RESET = ("w:presenter",)  # how the dashboard is shown is not part of the demo
+
+
+def reset() -> None:
+    """Forget everything this session built and chose (data, embeddings, runs, widget values, errors) and
+    start again from the defaults; the disk cache and the server's memo stay, so the walk is quick again."""
+    for key in list(st.session_state.keys()):
+        if key not in KEEP_ON_RESET:
+            del st.session_state[key]
+    init()
+
+
 def widget_default(key: str, value: Any) -> str:
     """Seed a widget's value once (never pass ``value=`` too: Streamlit warns) and return the key."""
     if key not in st.session_state:

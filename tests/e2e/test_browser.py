@@ -5,7 +5,9 @@ each step assert on what a person sees (tables with values, pictures that loaded
 save a screenshot under test-artifacts/e2e/. Then what a class in front of a projector needs: the map's
 colours as named, no train item in a top-K list, every page at 1024 px (sidebar collapsed, no table wider
 than its column) and 1400 px, an error cleared by the next success, a training stopped from its box, a
-training that goes on while its page is left, and the bundled encoder aligned on the catalogue with mean fusion.
+training that goes on while its page is left, the bundled encoder aligned on the catalogue with mean fusion, a
+sentence turned into recommendations, "why this?" on a grid item, and a restart followed by the same walk, which
+reads every trained run from the disk store.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
 
         progress: list[str] = []
         times = walk(page, url, out=ARTIFACTS, epochs=2, clf_epochs=3, after_step=check, progress_seen=progress)
+        why = why_this(page)  # on the walk's Recommendations page, every model trained
         # a click on a map point selects it (the map opened in lasso mode used to ignore clicks)
         open_page(page, "Embeddings")
         wait_text(page, "Nearest neighbours")
@@ -93,7 +96,24 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
         stopped = stop_a_training(page)
         background = leave_a_training(page)
         aligned = align_on_the_catalogue(page)
+        words = words_to_recommendations(page)
         browser.close()
+    # a restart: a new server on the same cache; the same walk reads every trained run from the disk store
+    with serve(env=env, log_path=ARTIFACTS.parent / "e2e-streamlit-restart.log") as url, sync_playwright() as p:
+        browser = launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        toasts: dict[str, str] = {}
+
+        def toast(name: str) -> None:
+            if name in ("rankers", "classifier"):
+                found = page.get_by_test_id("stToast")
+                toasts[name] = found.first.inner_text() if found.count() else ""
+
+        restart = walk(page, url, out=ARTIFACTS / "restart", epochs=2, clf_epochs=3, after_step=toast)
+        restart_recs = page.get_by_test_id("stMain").inner_text()
+        browser.close()
+    (ARTIFACTS / "restart.json").write_text(json.dumps({"first_walk_s": times, "restart_walk_s": restart}, indent=2)
+                                            + "\n")
 
     assert list(times) == ["data", "embeddings", "rankers", "classifier", "recommendations"]
     assert "page 1 of 1 · selected 1-1 of 1" in clicked, "the clicked product's card under the map"
@@ -135,6 +155,18 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
     assert "One text-picture space, fitted on this catalogue" in aligned["text"], aligned["text"][:600]
     assert "mean fusion needs" not in aligned["text"] and aligned["errors"] == [], aligned
     assert "Catalogue map (" in aligned["map_title"] and ", mean)" in aligned["map_title"], aligned
+    # a sentence becomes recommendations: the parse shown, the products it names (by the demo's hidden kinds)
+    assert "Read as likes: sunglasses · dislikes: checks" in words["text"], words["text"][:600]
+    assert len(words["ids"]) >= 9 and words["kinds"][:4] == ["sunglasses"] * 4, words  # K: left at 24 above
+    assert words["errors"] == [], words
+    # why this?: the picked product's score parts as bars that add up to its score, and the liked products
+    assert why["parts"] == ["collaborative", "content (pictures and titles)", "item bias"], why
+    assert abs(sum(why["values"]) - why["total"]) < 2e-3, why
+    assert "Liked products that pushed it up most" in why["text"] and why["pushed"] >= 1, why
+    # after the restart nothing trains again: both runs come from the disk store, the grids are there
+    assert list(restart) == list(times), restart
+    assert all("read from the disk cache" in toasts[k] for k in ("rankers", "classifier")), toasts
+    assert "Hidden taste" in restart_recs and "freedom" in restart_recs
 
 
 def map_colours(page) -> dict[str, str]:
@@ -154,7 +186,7 @@ def train_items_in_top_k(page) -> dict[str, list[str]]:
     time.sleep(0.3)
     wait_idle(page)
     wait_text(page, "Top-24 per model")
-    top = card_ids(page, '[class*="st-key-models-"] .mm-card[data-item]')
+    top = card_ids(page, '[class*="st-key-models-"] .mm-card[data-item]:not([data-part="liked"])')  # not "why this?"
     train = card_ids(page, '.mm-card[data-part="train"]')
     pager = page.get_by_label("Page", exact=True)
     if pager.count():
@@ -247,6 +279,49 @@ def leave_a_training(page) -> dict[str, str]:
     visit(page, "Rating classifier")
     wait_text(page, "Classification report", timeout_s=240)
     return {"sidebar": sidebar, "text": page.get_by_test_id("stMain").inner_text()}
+
+
+def words_to_recommendations(page) -> dict:
+    """Recommendations from a sentence (the aligned space the previous step computed), checked against the
+    demo's hidden item kinds (truth.json of the catalogue the server generated)."""
+    from mmrec_core.config import DataConfig
+    from mmrec_core.data.sources import load_dataset
+
+    visit(page, "Recommendations")
+    wait_text(page, "Recommend for")
+    page.get_by_test_id("stMain").get_by_text("words", exact=True).click()
+    wait_text(page, "Describe what you like")
+    box = page.get_by_label("Describe what you like", exact=True)
+    box.fill("I love sunglasses, no checks")
+    box.press("Enter")
+    wait_text(page, "Read as", timeout_s=240)
+    wait_images(page)
+    screenshot(page, ARTIFACTS, "words")
+    ids = card_ids(page, ".st-key-words-recs .mm-card")
+    kinds = load_dataset(DataConfig(demo_size="small")).truth.item_attributes.set_index("item_id").loc[ids, "kind"]
+    return {"text": page.get_by_test_id("stMain").inner_text(), "ids": ids, "kinds": kinds.tolist(),
+            "errors": error_texts(page)}
+
+
+def why_this(page) -> dict:
+    """On a user's grids, "Why this?" on VBPR's first product: the bars and the liked products."""
+    wait_text(page, "per model", timeout_s=240)
+    column = page.locator('[data-testid="stColumn"]').filter(has=page.get_by_text(re.compile(r"^vbpr · \d+ hit")))
+    box = column.first.get_by_label("Why this?", exact=True)
+    box.click()
+    if not page.get_by_role("option").count():  # a selectbox low on a long page may take the click as focus only
+        box.press("ArrowDown")
+    page.get_by_role("option").nth(1).click()
+    page.locator(".st-key-why-vbpr .js-plotly-plot").wait_for(timeout=60_000)
+    wait_idle(page)
+    wait_images(page)
+    screenshot(page, ARTIFACTS, "why-this")
+    bar = page.evaluate("""() => { const gd = document.querySelector('.st-key-why-vbpr .js-plotly-plot');
+        return {y: [...gd._fullData[0].y], x: [...gd._fullData[0].x], title: gd._fullLayout.title.text}; }""")
+    total = float(re.search(r"([+-][0-9.]+) in all", bar["title"]).group(1))
+    why = page.locator(".st-key-why-vbpr")
+    return {"parts": bar["y"], "values": bar["x"], "total": total, "text": why.inner_text(),
+            "pushed": why.locator(".mm-card").count()}
 
 
 def align_on_the_catalogue(page) -> dict:

@@ -237,3 +237,15 @@ def test_the_dot_rankers_history_shares_add_up_and_name_the_closest_liked_item(f
     (mf,) = explain(fitted["bpr-mf"], user, np.array([item]), liked)
     assert not mf.pushes_add_up and len(mf.pushes) == 3 and "model's item vectors" in mf.push_basis
     assert sum(mf.parts.values()) == pytest.approx(mf.score, rel=1e-4, abs=1e-5)
+
+
+def test_every_fitted_ranker_survives_the_disk_store(fitted, synthetic, tmp_path, monkeypatch):
+    """Trained runs are kept on disk (mmrec_core.trained): what comes back recommends exactly the same."""
+    from mmrec_core import trained
+
+    monkeypatch.setenv("MMREC_CACHE_DIR", str(tmp_path))
+    assert trained.save_run("ranking", "r" * 32, fitted) is not None
+    back = trained.load_run("ranking", "r" * 32)
+    users = np.arange(synthetic.data.n_users)
+    for name, ranker in fitted.items():
+        np.testing.assert_array_equal(back[name].recommend(users, 10)[0], ranker.recommend(users, 10)[0], name)

@@ -13,7 +13,13 @@ APP = Path(__file__).resolve().parents[2] / "app.py"
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """``st.cache_*`` are process-global: a test must not see the data set or models of the one before."""
+    """``st.cache_*`` are process-global: a test must not see the data set or models of the one before, nor
+    the trained runs it left in the disk store (a test that trains must train)."""
+    import shutil
+
+    from mmrec_core.trained import trained_root
+
+    shutil.rmtree(trained_root(), ignore_errors=True)
     st.cache_data.clear()
     st.cache_resource.clear()
     yield

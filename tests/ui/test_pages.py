@@ -270,7 +270,8 @@ def test_recommendations_page_shows_history_and_each_models_top_k(app):
 def test_why_this_shows_the_parts_that_add_up_and_the_liked_products_behind_it(app):
     at = trained(app)
     at = healthy(at.switch_page("pages/recommendations.py").run())
-    at.selectbox(key="w:why-vbpr").set_value(0).run()
+    vbpr = next(s for s in at.selectbox if s.key.startswith("why-pick-vbpr-"))
+    vbpr.select_index(1).run()
     spec = chart(healthy(at), "why-bar-vbpr")
     bar = spec["data"][0]
     parts = values(bar["x"])
@@ -278,8 +279,45 @@ def test_why_this_shows_the_parts_that_add_up_and_the_liked_products_behind_it(a
     total = float(re.search(r"([+-][0-9.]+) in all", spec["layout"]["title"]["text"]).group(1))
     assert abs(parts.sum() - total) < 2e-3, "the bars add up to the score"
     assert "Liked products that pushed it up most" in text_of(at)
-    at.selectbox(key="w:why-dot").set_value(1).run()
+    dot = next(s for s in at.selectbox if s.key.startswith("why-pick-dot-"))
+    dot.select_index(2).run()
     assert "their shares add up to the score" in text_of(healthy(at))
+
+
+def test_trained_runs_survive_a_restart_and_nothing_trains_again(app, monkeypatch):
+    """A restart is a fresh process: every memo gone, only the disk cache left. The same walk then reads the
+    rankers and the classifier from the disk store, and the Recommendations page works at once."""
+    import streamlit as st
+
+    from mmrec_core import trained as store
+
+    first = results(trained(app))
+    healthy(app.switch_page("pages/classifier.py").run())
+    healthy(app.button(key="train-classifier").click().run())
+    accuracy = [m.value for m in app.metric]
+    assert len(list(store.trained_root().glob("*.run"))) == 2, "the ranking and the classifier run are stored"
+    st.cache_data.clear()
+    st.cache_resource.clear()  # the restart
+    fitted: list[str] = []
+    from mmrec_core.models import classifier
+    from mmrec_core.models.neural import TorchRanker
+
+    real_fit, real_classifier = TorchRanker.fit, classifier.train_classifier
+    monkeypatch.setattr(TorchRanker, "fit", lambda self, *a, **kw: fitted.append(self.name) or real_fit(self, *a, **kw))
+    monkeypatch.setattr(classifier, "train_classifier",
+                        lambda *a, **kw: fitted.append("classifier") or real_classifier(*a, **kw))
+    from pathlib import Path
+
+    again = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=60)
+    at = trained(again)
+    assert [t.value for t in at.toast if "read from the disk cache" in t.value], "says where the run came from"
+    assert results(at).equals(first), "the same table"
+    healthy(at.switch_page("pages/classifier.py").run())
+    healthy(at.button(key="train-classifier").click().run())
+    assert [m.value for m in at.metric] == accuracy
+    assert not fitted, f"nothing trained again: {fitted}"
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    assert "**vbpr** ·" in text_of(at)
 
 
 def test_recommendations_page_asks_for_rankers_first(app):
@@ -406,3 +444,28 @@ def test_an_encoder_aligned_on_the_catalogue_runs_the_studys_mean_fusion(app):
     assert ", mean)" in chart(at, "catalogue-map")["layout"]["title"]["text"], "the map of the mean-fused vectors"
     healthy(at.switch_page("pages/rankers.py").run())
     assert "Fusion: **mean**" in text_of(at), "the rankers train on the study's own fusion"
+
+
+def test_reset_the_demo_forgets_the_session_but_not_the_disk(app):
+    from mmrec_core import trained as store
+
+    at = trained(app)
+    assert at.session_state["ranking_run"] is not None
+    stored = sorted(store.trained_root().glob("*.run"))
+    assert stored
+    at.sidebar.button(key="sidebar-reset").click().run()
+    healthy(at)
+    assert at.session_state["ranking_run"] is None and at.session_state["embed_config"] is None
+    assert any("The demo is reset" in t.value for t in at.toast)
+    assert sorted(store.trained_root().glob("*.run")) == stored, "the disk cache stays"
+    at = trained(at)  # the same walk again: the run comes back at the click (the server still holds it)
+    assert at.session_state["ranking_run"] is not None and "rankers" not in at.session_state["_jobs"]
+
+
+def test_presenter_view_enlarges_type_and_cards_and_survives_a_reset(app):
+    at = healthy(app.run())
+    assert not [h for h in at.get("html") if "font-size: 18px" in h.proto.body]
+    at.sidebar.toggle(key="w:presenter").set_value(True).run()
+    assert [h for h in at.get("html") if "font-size: 18px" in h.proto.body], "the presenter's style is on"
+    at.sidebar.button(key="sidebar-reset").click().run()
+    assert [h for h in healthy(at).get("html") if "font-size: 18px" in h.proto.body], "kept across a reset"
