@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import logging
@@ -34,6 +35,7 @@ PRESENTER_CSS = f"""<style>
 html {{ font-size: 18px; }}
 [class*="st-key-cards-"] [data-testid="stColumn"] {{ min-width: {PRESENTER_CARD_PX}px; }}
 [data-testid="stMain"] .mm-card {{ font-size: 0.9rem !important; }}
+.mm-strip {{ grid-template-columns: repeat(auto-fill, minmax({PRESENTER_CARD_PX}px, 1fr)) !important; }}
 </style>"""
 
 
@@ -150,6 +152,46 @@ def _card(row: pd.Series, i: int, caption_cols: Sequence[str], rating_col: str |
         lines.append(f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;line-height:1.2;"
                      f"min-height:1.3em'>{mark}</div>")
     st.markdown("".join(lines), unsafe_allow_html=True)
+
+
+def card_strip(items: pd.DataFrame, marks: Sequence[str | None] | None = None, hovers: Sequence[str] | None = None,
+               image_col: str = "image_url", title_len: int = 48, min_px: int = CARD_MIN_PX) -> None:
+    """The same cards as :func:`image_grid` (picture or the reason it is missing, title, mark, green border on a
+    marked card, ``data-item``), drawn as one HTML block with the pictures inline: one element instead of a
+    column, a container, a picture and a caption per card, for the Recommendations page's many model lists
+    (what made its page switch the slowest). Cards wrap at ``min_px``; the block is cached by the browser as a
+    whole when it comes back unchanged."""
+    if items.empty:
+        st.caption("Nothing to show.")
+        return
+    rows = items.reset_index(drop=True)
+    cells = []
+    for i in range(len(rows)):
+        row = rows.iloc[i]
+        data, reason = thumbnail(row.get(image_col))
+        if data is not None:
+            picture = (f"<img src='data:image/jpeg;base64,{base64.b64encode(data).decode()}' alt='' "
+                       "style='width:100%;aspect-ratio:1;object-fit:contain;border-radius:0.25rem'>")
+        else:
+            picture = ("<div style='aspect-ratio:1;background:#f3f4f6;color:#6b7280;display:flex;align-items:center;"
+                       f"justify-content:center;font-size:0.75rem;text-align:center'>no picture: "
+                       f"{html.escape(str(reason))}</div>")
+        title = display_title(row.get("title"))
+        hover = None if hovers is None else hovers[i]
+        tip = html.escape(title if not hover else f"{title}\n{hover}")
+        item = f" data-item='{html.escape(str(row['item_id']))}'" if "item_id" in row and pd.notna(row["item_id"]) else ""
+        mark = None if marks is None else marks[i]
+        border = "2px solid #16a34a" if mark else "1px solid rgba(49,51,63,0.2)"
+        cells.append(
+            f"<div class='mm-cell{' mm-hit' if mark else ''}' style='border:{border};border-radius:0.5rem;"
+            f"padding:0.5rem'>{picture}<div class='mm-card'{item} title='{tip}' style='font-size:0.8rem;"
+            f"line-height:1.2;height:3.6em;overflow:hidden;margin-top:0.3rem'>"
+            f"{html.escape(_clip_words(title, title_len))}</div>"
+            + (f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;line-height:1.2;min-height:1.3em'>"
+               f"{html.escape(mark or '')}</div>" if marks is not None else "")
+            + "</div>")
+    st.html(f"<div class='mm-strip' style='display:grid;grid-template-columns:repeat(auto-fill,minmax({min_px}px,1fr));"
+            f"gap:0.5rem'>{''.join(cells)}</div>")
 
 
 def _clip_words(text: str, limit: int) -> str:

@@ -171,8 +171,7 @@ def _model_grids(models: dict[str, Any], inter: Any, items: pd.DataFrame, held: 
                 st.markdown(f"**{name}** · {components.plural(hits, 'hit')}")
                 if len(top) < k:
                     st.caption(f"only {components.plural(len(top), 'product')} this user has not reviewed in train")
-                components.image_grid(shown, columns=2, marks=marks, title_len=48,
-                                      hovers=[describe(w, titles) for w in why])
+                components.card_strip(shown, marks=marks, hovers=[describe(w, titles) for w in why])
                 why_this(name, why, inter, items, user)
 
 

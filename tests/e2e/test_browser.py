@@ -315,7 +315,8 @@ def why_this(page) -> dict:
     page.locator(".st-key-why-vbpr .js-plotly-plot").wait_for(timeout=60_000)
     wait_idle(page)
     wait_images(page)
-    screenshot(page, ARTIFACTS, "why-this")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    column.first.screenshot(path=str(ARTIFACTS / "why-this.png"))  # VBPR's list, its bars and the liked products
     bar = page.evaluate("""() => { const gd = document.querySelector('.st-key-why-vbpr .js-plotly-plot');
         return {y: [...gd._fullData[0].y], x: [...gd._fullData[0].x], title: gd._fullLayout.title.text}; }""")
     total = float(re.search(r"([+-][0-9.]+) in all", bar["title"]).group(1))

@@ -262,9 +262,11 @@ def test_recommendations_page_shows_history_and_each_models_top_k(app):
     assert "per model" in text
     for model in RANKERS:
         assert f"**{model}** ·" in text, model
-    assert len(at.get("image")) >= 20, "history and top-K as pictures"
-    hovers = [m.value for m in at.markdown if "mm-card" in m.value and "score " in m.value]
-    assert any("collaborative" in h and "content" in h for h in hovers), "VBPR's parts in the hover text"
+    strips = [h.proto.body for h in at.get("html") if "mm-strip" in h.proto.body]
+    assert len(strips) == len(RANKERS), "one strip of cards per model"
+    assert len(at.get("image")) >= 5 and all(s.count("<img src='data:image/jpeg;base64,") == 9 for s in strips), (
+        "the history and each model's top-K as pictures")
+    assert any("collaborative" in s and "content" in s for s in strips), "VBPR's parts in the hover text"
 
 
 def test_why_this_shows_the_parts_that_add_up_and_the_liked_products_behind_it(app):
