@@ -45,7 +45,9 @@ def explain(ranker: Any, user: int, items: np.ndarray, liked: np.ndarray, *, top
     items = np.asarray(items, np.int64)
     liked = np.asarray(liked, np.int64)
     users = np.full(len(items), int(user), np.int64)
-    scores = np.asarray(ranker.score_pairs(users, items), np.float32)
+    vectors = ranker.dot_vectors()  # kept by a fitted model: no second pass over a graph for the scores
+    scores = (np.einsum("nd,nd->n", vectors[0][users], vectors[1][items]) if vectors is not None
+              else np.asarray(ranker.score_pairs(users, items), np.float32))
     parts = ranker.score_parts(users, items) if len(items) else None
     shares = getattr(ranker, "history_shares", None)
     basis, vectors = _push_basis(ranker)

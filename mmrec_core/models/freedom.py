@@ -43,13 +43,17 @@ class FREEDOMRanker(LightGCNRanker):
 
         if self.net is None:
             return None
-        with torch.no_grad():
-            u_all, i_graph = LightGCNNet.propagate(self.net)
-            i_content = torch.sparse.mm(self.net.item_graph, self.net.item)
-            u = u_all[as_tensor(np.asarray(users, np.int64), self.device)]
-            i = as_tensor(np.asarray(items, np.int64), self.device)
-            return {"collaborative (user-item graph)": (u * i_graph[i]).sum(-1).float().cpu().numpy(),
-                    "content neighbours (item-item graph)": (u * i_content[i]).sum(-1).float().cpu().numpy()}
+
+        def tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            with torch.no_grad():
+                u_all, i_graph = LightGCNNet.propagate(self.net)
+                i_content = torch.sparse.mm(self.net.item_graph, self.net.item)
+            return tuple(t.float().cpu().numpy() for t in (u_all, i_graph, i_content))
+
+        u_all, i_graph, i_content = self._after_fit("parts", tables)
+        u, i = u_all[np.asarray(users, np.int64)], np.asarray(items, np.int64)
+        return {"collaborative (user-item graph)": np.einsum("nd,nd->n", u, i_graph[i]),
+                "content neighbours (item-item graph)": np.einsum("nd,nd->n", u, i_content[i])}
 
     def _network(self, data: RankingData):
         import torch

@@ -81,9 +81,13 @@ class BPRMFRanker(TorchRanker):
 
         if self.net is None:
             return None
-        with torch.no_grad():
-            users, items = self.net.dot_vectors()
-        return users.float().cpu().numpy(), items.float().cpu().numpy()
+
+        def compute() -> tuple[np.ndarray, np.ndarray]:
+            with torch.no_grad():
+                users, items = self.net.dot_vectors()
+            return users.float().cpu().numpy(), items.float().cpu().numpy()
+
+        return self._after_fit("dot_vectors", compute)
 
     def part_slices(self) -> dict[str, slice] | None:
         """``[p_u, 1] . [q_i, b_i]``: the factors (collaborative) and the item bias."""

@@ -159,6 +159,8 @@ class TorchRanker(Ranker):
         self.device = "cpu"
         self.best_epoch: int | None = None
         self._before_epoch: Callable[[int], None] | None = None
+        self._fitted = False
+        self._memo: dict[str, Any] = {}
 
     def fit(
         self,
@@ -173,6 +175,7 @@ class TorchRanker(Ranker):
         from mmrec_core.train import cpu_threads, seeded, train_loop
 
         cfg = self.config
+        self._fitted, self._memo = False, {}  # while the weights change, nothing derived from them is kept
         self.device = pick_device(cfg.device)
         self._remember(data)
         with seeded(cfg.seed):
@@ -191,14 +194,30 @@ class TorchRanker(Ranker):
                 patience=cfg.early_stopping_patience, before_epoch=self._before_epoch,
             )  # fmt: skip
         self.best_epoch = self.history[-1].get("best_epoch") if self.history else None
+        self._fitted = True
         return self
+
+    def _after_fit(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()``, kept once the model is fitted: the final weights never change again, so the
+        Recommendations page does not propagate a graph model's whole graph on every rerun. During ``fit``
+        (validation between epochs) it is computed afresh each time."""
+        if name in self._memo:
+            return self._memo[name]
+        value = compute()
+        if self._fitted:
+            self._memo[name] = value
+        return value
 
     def __getstate__(self) -> dict[str, Any]:
         """A fitted ranker pickles (trained runs are kept on disk): the before-epoch hook, a closure over the
         training tensors that only ``fit`` calls, is left out."""
         state = self.__dict__.copy()
         state["_before_epoch"] = None
+        state["_memo"] = {}  # derived from the weights: recomputed on first use
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"_fitted": True, "_memo": {}, **state})  # runs stored before these fields existed
 
     def _prepare(self, data: RankingData) -> tuple[int, Callable[[torch.Tensor], torch.Tensor]]:
         raise NotImplementedError
