@@ -57,12 +57,12 @@ def _data(run: dict[str, Any], ds: Any) -> Any:
                         lambda: prepare_interactions(ds, config)).value
 
 
-def _tops(run: dict[str, Any], users: np.ndarray, k: int) -> dict[str, np.ndarray]:
-    """Every model's top-``k`` for ``users`` (once per run and K), under a bar that says which model it is
-    at: on ``medium`` this takes about a minute."""
+def _spread(run: dict[str, Any], users: np.ndarray, k: int) -> np.ndarray:
+    """:func:`disagreement` of every model's top-``k`` for ``users``, computed once per run and K (under a bar
+    that says which model it is at: on ``medium`` this takes about a minute); reruns read it from the memo."""
     models = trained_models(run["result"])
 
-    def compute() -> dict[str, np.ndarray]:
+    def compute() -> np.ndarray:
         bar, out = st.progress(0.0), {}
         chunks = np.array_split(users, max(1, -(-len(users) // TOPS_CHUNK)))
         steps = len(models) * len(chunks)
@@ -74,7 +74,7 @@ def _tops(run: dict[str, Any], users: np.ndarray, k: int) -> dict[str, np.ndarra
                 parts.append(ranker.recommend(chunk, k)[0])
             out[name] = np.concatenate(parts)
         bar.empty()
-        return out
+        return disagreement(out)
 
     return loaders.memo("tops", (id(run["result"]), k), compute).value
 
@@ -112,8 +112,7 @@ def pick_user(run: dict[str, Any], ds: Any, k: int) -> int | None:
     pool = test_users[viz.sample_rows(len(test_users), DISAGREE_USERS, seed=0)]
     if len(pool) < len(test_users):
         st.caption(f"Compared on a seeded sample of {len(pool):,} of the {len(test_users):,} evaluated users.")
-    tops = _tops(run, pool, k)
-    spread = disagreement(tops)
+    spread = _spread(run, pool, k)
     order = np.argsort(-spread, kind="stable")[:20]
     choices = [int(pool[i]) for i in order]
     score = dict(zip(choices, spread[order], strict=True))
