@@ -155,9 +155,11 @@ def _card(row: pd.Series, i: int, caption_cols: Sequence[str], rating_col: str |
 
 
 def card_strip(items: pd.DataFrame, marks: Sequence[str | None] | None = None, hovers: Sequence[str] | None = None,
-               image_col: str = "image_url", title_len: int = 48, min_px: int = CARD_MIN_PX) -> None:
-    """The same cards as :func:`image_grid` (picture or the reason it is missing, title, mark, green border on a
-    marked card, ``data-item``), drawn as one HTML block with the pictures inline: one element instead of a
+               image_col: str = "image_url", title_len: int = 48, min_px: int = CARD_MIN_PX,
+               caption_cols: Sequence[str] = (), rating_col: str | None = None) -> None:
+    """The same cards as :func:`image_grid` (picture or the reason it is missing, title, captions, stars, mark,
+    green border on a marked card, ``data-item`` and ``data-part``), drawn as one HTML block with the pictures
+    inline: one element instead of a
     column, a container, a picture and a caption per card, for the Recommendations page's many model lists
     (what made its page switch the slowest). Cards wrap at ``min_px``; the block is cached by the browser as a
     whole when it comes back unchanged."""
@@ -179,14 +181,19 @@ def card_strip(items: pd.DataFrame, marks: Sequence[str | None] | None = None, h
         title = display_title(row.get("title"))
         hover = None if hovers is None else hovers[i]
         tip = html.escape(title if not hover else f"{title}\n{hover}")
-        item = f" data-item='{html.escape(str(row['item_id']))}'" if "item_id" in row and pd.notna(row["item_id"]) else ""
+        tags = "".join(f" data-{name}='{html.escape(str(row[col]))}'"
+                       for name, col in (("item", "item_id"), ("part", "part")) if col in row and pd.notna(row[col]))
+        extra = "".join(f"<div style='font-size:0.75rem;color:#6b7280'>{html.escape(str(row[c]))}</div>"
+                        for c in caption_cols if c != "title" and c in row and pd.notna(row[c]))
+        if rating_col and rating_col in row and pd.notna(row[rating_col]):
+            extra += f"<div style='color:#ca8a04'>{stars(row[rating_col])}</div>"
         mark = None if marks is None else marks[i]
         border = "2px solid #16a34a" if mark else "1px solid rgba(49,51,63,0.2)"
         cells.append(
             f"<div class='mm-cell{' mm-hit' if mark else ''}' style='border:{border};border-radius:0.5rem;"
-            f"padding:0.5rem'>{picture}<div class='mm-card'{item} title='{tip}' style='font-size:0.8rem;"
+            f"padding:0.5rem'>{picture}<div class='mm-card'{tags} title='{tip}' style='font-size:0.8rem;"
             f"line-height:1.2;height:3.6em;overflow:hidden;margin-top:0.3rem'>"
-            f"{html.escape(_clip_words(title, title_len))}</div>"
+            f"{html.escape(_clip_words(title, title_len))}</div>{extra}"
             + (f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;line-height:1.2;min-height:1.3em'>"
                f"{html.escape(mark or '')}</div>" if marks is not None else "")
             + "</div>")

@@ -141,7 +141,7 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
         st.session_state["rec_history_user"] = user
         st.session_state["w:rec-history-page"] = 1
     start, stop = components.pager(len(grid), HISTORY_PAGE, key="w:rec-history-page", noun="reviews", caption=False)
-    components.image_grid(grid.iloc[start:stop], columns=6, caption_cols=("title", "part"), rating_col="rating")
+    components.card_strip(grid.iloc[start:stop], caption_cols=("part",), rating_col="rating", title_len=60)
     st.markdown(f"**Top-{k} per model** (train items excluded; ✓ and a green border: an item the user reviewed in the held-out part)")
     models = trained_models(run["result"])
     train = split.train
@@ -195,4 +195,4 @@ def why_this(name: str, why: list[Any], inter: Any, items: pd.DataFrame, user: i
             st.caption(f"Liked products that pushed it up most ({how}):")
             pushed = items.loc[inter.item_ids[[i for i, _ in w.pushes]], ["title", "image_url"]].reset_index()
             pushed = pushed.assign(push=[f"{v:+.3f}" for _, v in w.pushes], part="liked")
-            components.image_grid(pushed, columns=3, caption_cols=("title", "push"), title_len=40)
+            components.card_strip(pushed, caption_cols=("push",), title_len=40)

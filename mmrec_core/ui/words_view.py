@@ -77,4 +77,4 @@ def section(ds: Any, k: int) -> None:
     shown = data_view.item_table(ds).iloc[found.items][["item_id", "title", "image_url"]]
     shown = shown.assign(score=[f"score {s:+.2f}" for s in found.scores])
     with st.container(key="words-recs"):
-        components.image_grid(shown, columns=6, caption_cols=("title", "score"), title_len=60)
+        components.card_strip(shown, caption_cols=("score",), title_len=60)
