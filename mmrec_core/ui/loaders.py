@@ -125,8 +125,9 @@ def projection_in_background(data: DataConfig, embed: EmbedConfig, fusion: str, 
                              wait_s: float = 0.0) -> tuple[Any, BaseException | None]:
     """Like :func:`load_projection`, but a fit not yet done runs in a worker thread (UMAP on 5,000 items takes
     over a minute here): ``(coords, None)`` once fitted, ``(None, None)`` while it runs, ``(None, error)``
-    when it failed, waiting up to ``wait_s`` for the fit first. Every session asking for the same map shares
-    the one fit."""
+    when it failed. The call that starts the fit waits up to ``wait_s`` for it (a small catalogue's map then
+    never flashes PCA); later calls while it runs return at once, so a page switch during a long fit does not
+    wait again each time. Every session asking for the same map shares the one fit."""
     from mmrec_core.projection import project
 
     box = slot("projection", (data, embed, fusion, method, seed, points))
@@ -136,7 +137,8 @@ def projection_in_background(data: DataConfig, embed: EmbedConfig, fusion: str, 
         if "value" in box or box.get("error") is not None:
             return box.get("value"), box.get("error")
         worker = box.get("worker")
-        if worker is None or not worker.is_alive():
+        started = worker is None or not worker.is_alive()
+        if started:
             def fit() -> None:
                 try:
                     fill(box, lambda: project(vectors, method=method, seed=seed))
@@ -146,7 +148,7 @@ def projection_in_background(data: DataConfig, embed: EmbedConfig, fusion: str, 
 
             worker = box["worker"] = threading.Thread(target=fit, name=f"mmrec {method}", daemon=True)
             worker.start()
-    worker.join(wait_s)
+    worker.join(wait_s if started else 0.0)
     return box.get("value"), box.get("error")
 
 

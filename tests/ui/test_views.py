@@ -82,6 +82,7 @@ def test_a_slow_projection_fits_in_the_background_and_a_failure_is_reported(monk
     assert loaders.projection_in_background(*key, "umap", x, 0, 4) == (None, None), "running: no value, no error"
     assert loaders.projection_in_background(*key, "umap", x, 0, 4, wait_s=0.05) == (None, None), "one fit, shared"
     release.set()
+    loaders.slot("projection", (*key, "umap", 0, 4))["worker"].join(5)  # later calls do not wait: the fit ends
     coords, error = loaders.projection_in_background(*key, "umap", x, 0, 4, wait_s=5)
     assert error is None and coords.tolist() == x[:, :2].tolist()
     assert calls == ["umap"], "asked three times, fitted once"
