@@ -117,7 +117,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     if args.history_weight > 0 and not args.user:
         raise UserError("--history-weight blends a user's history: name the user with --user")
     if preferences.parse_preference(args.text).empty:
-        raise UserError("no words to go on: say what you like, e.g. --text 'striped purple handbags, no checks'")
+        raise UserError(preferences.NO_WORDS)
     data = _data_config(args)
     _check_encoder(args.encoder, "concat")
     from mmrec_core.encoders.registry import ENCODERS

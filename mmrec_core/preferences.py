@@ -9,7 +9,7 @@ vectors live in (CLIP's, or the catalogue-aligned space of ``bundled-aligned`` /
 Negations: embedding "no checks" as it is puts it next to checks (a text encoder reads the noun, not the
 "no"), so it would pull checks *up*. Instead the query is ``unit(mean liked) - NEGATIVE_WEIGHT *
 unit(mean disliked)``, scored against unit item vectors: an item's score is its cosine to what is liked
-minus its cosine to what is not, so checks go down. A sentence that only dislikes ranks by "least like
+minus half its cosine to what is not, so checks go down. A sentence that only dislikes ranks by "least like
 that". The query is linear in the item vector, so it ranks through the exact top-K engine like any factor
 model, and blends with a user's history profile (:func:`blend`).
 """
@@ -26,13 +26,13 @@ import numpy as np
 from mmrec_core.encoders.base import l2_normalise
 
 NEGATIVE_WEIGHT = 0.5  # dislikes count half: on the small demo 0.5 gave NDCG@10 0.149, 1.0 0.121, 2.0 0.029 (benchmarks/bench_words.py)
+NO_WORDS = "no words to go on: say what you like (e.g. 'striped purple handbags, no checks')"
 NEGATIONS = ("don't like", "do not like", "does not like", "doesn't like", "not into", "no more", "dislikes", "dislike", "hates",
              "hate", "avoid", "avoids", "without", "except", "never", "nothing", "none", "not", "no")
-POSITIVES = ("i'd like", "i would like", "i like", "i love", "i want", "looking for", "show me", "loves", "love",
-             "likes", "like", "wants", "want", "prefers", "prefer", "adore", "enjoy", "and", "or", "also", "please",
-             "some", "i", "me", "a", "an", "the", "with", "in")
-_LIKING = frozenset(("i like", "i love", "i want", "i'd like", "i would like", "looking for", "show me", "loves", "love",
-                     "likes", "like", "wants", "want", "prefers", "prefer", "adore", "enjoy"))
+LIKING = ("i'd like", "i would like", "i like", "i love", "i want", "looking for", "show me", "loves", "love", "likes",
+          "like", "wants", "want", "prefers", "prefer", "adore", "enjoy")  # these end a negated list
+FILLERS = ("and", "or", "also", "please", "some", "i", "me", "a", "an", "the", "with", "in")
+POSITIVES = LIKING + FILLERS  # longer cues first: "i like" before "i"
 _SPLIT_PARTS = re.compile(r"[;.!?\n]|\bbut\b|\bhowever\b", re.IGNORECASE)
 _SPLIT_CLAUSES = re.compile(r",|\band\b|\bor\b|&|/|(?=\b(?:without|except|no)\b)", re.IGNORECASE)
 
@@ -79,7 +79,7 @@ def parse_preference(sentence: str) -> Preference:
                 cue, rest = _cue(words, POSITIVES)
                 if cue is None:
                     break
-                if cue in _LIKING and not peeled_negation:
+                if cue in LIKING and not peeled_negation:
                     negated = False  # "dislikes hats, likes dresses" (but "not like checks" stays negated)
                 words = rest
             if words:
@@ -97,7 +97,7 @@ def query_vectors(preferences: Sequence[Preference], encode: TextEncoder,
     every clause of every preference is encoded in one call. An empty preference gives a zero row."""
     clauses = sorted({c for p in preferences for c in (*p.liked, *p.disliked)})
     if not clauses:
-        raise ValueError("no words to go on: say what you like (e.g. 'striped purple handbags, no checks')")
+        raise ValueError(NO_WORDS)
     vectors = l2_normalise(np.asarray(encode(clauses), dtype=np.float32))
     row = {c: i for i, c in enumerate(clauses)}
     out = np.zeros((len(preferences), vectors.shape[1]), np.float32)
@@ -208,7 +208,7 @@ def recommend_from_words(dataset: Any, emb: Any, config: Any, sentence: str, k: 
     preference = parse_preference(sentence)
     encode = text_encoder(emb, config)
     if preference.empty:
-        raise ValueError("no words to go on: say what you like (e.g. 'striped purple handbags, no checks')")
+        raise ValueError(NO_WORDS)
     query = query_vectors([preference], encode)[0]
     items = item_vectors(emb, against)
     exclude, liked = np.zeros(0, np.int64), np.zeros(0, np.int64)
