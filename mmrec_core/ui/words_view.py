@@ -58,9 +58,12 @@ def section(ds: Any, k: int) -> None:
     if not sentence.strip():
         st.caption(f"Type a preference, e.g. *{EXAMPLE}*, and press Enter.")
         return
-    if own is None or own.encoder != config.encoder:
+    if own is None:
+        st.caption(f"Scored in the {config.encoder} space (words and pictures in one space): no embeddings were "
+                   "computed on the Embeddings page yet.")
+    elif own.encoder != config.encoder:
         st.caption(f"Scored in the {config.encoder} space (words and pictures in one space); the session's "
-                   f"{'encoder' if own is None else own.encoder} has one space for titles and another for pictures.")
+                   f"{own.encoder} has one space for titles and another for pictures.")
     emb = steps.embeddings(ds, page=PAGE, embed=config)
     if emb is None:
         return

@@ -473,3 +473,14 @@ def test_presenter_view_enlarges_type_and_cards_and_survives_a_reset(app):
     assert [h for h in at.get("html") if "font-size: 18px" in h.proto.body], "the presenter's style is on"
     at.sidebar.button(key="sidebar-reset").click().run()
     assert [h for h in healthy(at).get("html") if "font-size: 18px" in h.proto.body], "kept across a reset"
+
+
+def test_words_work_before_any_embedding_was_computed(app):
+    at = healthy(app.run())
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    at.button_group(key="w:rec-mode").set_value("words").run()
+    at.text_input(key="w:words-text").input("red hats").run()
+    text = text_of(healthy(at))
+    assert "**Read as** likes: red hats" in text
+    assert "no embeddings were computed on the Embeddings page yet" in text
+    assert [h for h in at.get("html") if "mm-strip" in h.proto.body], "the products"
