@@ -14,9 +14,7 @@ JSON object and writes ``benchmarks/results/alignment.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -52,13 +50,9 @@ def main() -> None:
     if not os.environ.get("MMREC_CACHE_DIR"):
         os.environ["MMREC_CACHE_DIR"] = tempfile.mkdtemp(prefix="mmrec-bench-align-")
     rows = [bench(size, enc) for size in args.sizes.split(",") for enc in args.encoders.split(",")]
-    out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
-           "date": time.strftime("%Y-%m-%d"), "runs": rows}
-    text = json.dumps(out, indent=2)
-    print(text)
-    path = ROOT / "benchmarks" / "results" / "alignment.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
+    from mmrec_core.bench import write_report
+
+    write_report(rows, ROOT / "benchmarks" / "results" / "alignment.json")
 
 
 if __name__ == "__main__":

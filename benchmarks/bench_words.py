@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -85,13 +82,9 @@ def main() -> None:
     parser.add_argument("--encoders", default="bundled-aligned,classic-aligned")
     args = parser.parse_args()
     rows = [bench(args.size, enc) for enc in args.encoders.split(",")]
-    out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
-           "date": time.strftime("%Y-%m-%d"), "runs": rows}
-    text = json.dumps(out, indent=2)
-    print(text)
-    path = ROOT / "benchmarks" / "results" / "words.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text + "\n")
+    from mmrec_core.bench import write_report
+
+    write_report(rows, ROOT / "benchmarks" / "results" / "words.json")
 
 
 if __name__ == "__main__":

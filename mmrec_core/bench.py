@@ -37,6 +37,21 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
+def write_report(runs: list[dict[str, Any]], path: str | os.PathLike) -> str:
+    """``{"machine", "date", "runs"}`` as indented JSON: printed, written to ``path`` (folders made) and returned;
+    the record the stand-alone benchmark scripts leave under ``benchmarks/results``."""
+    import json
+    from pathlib import Path
+
+    out = {"machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
+           "date": time.strftime("%Y-%m-%d"), "runs": runs}
+    text = json.dumps(out, indent=2)
+    print(text)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text + "\n")
+    return text
+
+
 def peak_gflops(device: str = "cpu", n: int = 2048, repeats: int = 10) -> float:
     """Measured float32 matmul throughput (``torch.mm`` of two ``n x n`` matrices), GFLOP/s."""
     import torch
