@@ -127,7 +127,7 @@ def test_a_users_history_is_left_out_and_blended_in(tiny_aligned):
         P.recommend_from_words(ds, emb, config, "hats", user_id="nobody")
 
 
-def test_two_spaces_are_refused_with_what_to_choose(tiny_aligned):
+def test_two_spaces_are_refused_with_what_to_choose():
     from mmrec_core.config import DataConfig, EmbedConfig
     from mmrec_core.data.sources import load_dataset
     from mmrec_core.embeddings import embed_items

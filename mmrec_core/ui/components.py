@@ -91,12 +91,11 @@ def plural(n: int, noun: str) -> str:
 def image_grid(
     items: pd.DataFrame, columns: int = 6, caption_cols: Sequence[str] = ("title",), rating_col: str | None = None,
     marks: Sequence[str | None] | None = None, image_col: str = "image_url", title_len: int = 60,
-    hovers: Sequence[str] | None = None,
 ) -> None:
     """Pictures in a grid with titles, star ratings and an optional mark per card (e.g. a held-out hit).
 
     Missing pictures show a grey card with the reason, never a placeholder picture. A marked card has a green
-    border; ``hovers`` adds a line per card to its title's hover text ("why this?"); each card carries its product id (``data-item``, and ``data-part`` from a ``part`` column) for the
+    border; each card carries its product id (``data-item``, and ``data-part`` from a ``part`` column) for the
     browser test. On a narrow screen the row wraps instead of shrinking cards below :data:`CARD_MIN_PX`.
     """
     if items.empty:
@@ -111,8 +110,7 @@ def image_grid(
         for i, col in enumerate(st.columns(len(rows))):
             hit = marks is not None and bool(marks[i])
             with col.container(border=True, key=f"hit-{grid}-{i}" if hit else None):
-                _card(rows.iloc[i], i, caption_cols, rating_col, marks, image_col, title_len,
-                      None if hovers is None else hovers[i])
+                _card(rows.iloc[i], i, caption_cols, rating_col, marks, image_col, title_len)
 
 
 def _grid_key() -> str:
@@ -125,7 +123,7 @@ def _grid_key() -> str:
 
 
 def _card(row: pd.Series, i: int, caption_cols: Sequence[str], rating_col: str | None,
-          marks: Sequence[str | None] | None, image_col: str, title_len: int, hover: str | None = None) -> None:
+          marks: Sequence[str | None] | None, image_col: str, title_len: int) -> None:
     data, reason = thumbnail(row.get(image_col))
     if data is not None:
         st.image(data, width="stretch")
@@ -135,33 +133,38 @@ def _card(row: pd.Series, i: int, caption_cols: Sequence[str], rating_col: str |
             f"justify-content:center;font-size:0.8rem'>no picture: {html.escape(str(reason))}</div>",
             unsafe_allow_html=True,
         )
+    mark = None if marks is None else marks[i] or ""
+    st.markdown(_card_text(row, caption_cols, rating_col, mark, title_len, None), unsafe_allow_html=True)
+
+
+def _card_text(row: pd.Series, caption_cols: Sequence[str], rating_col: str | None, mark: str | None,
+               title_len: int, hover: str | None, title_style: str = "") -> str:
+    """A card's text as HTML: the title (``data-item`` / ``data-part`` tags, the full title and ``hover`` as its
+    tooltip), the captions, the stars and, when ``mark`` is not None, the mark line (empty keeps the height)."""
     title = display_title(row.get("title"))
-    text = html.escape(_clip_words(title, title_len))
     tags = "".join(f" data-{name}='{html.escape(str(row[col]))}'"
                    for name, col in (("item", "item_id"), ("part", "part")) if col in row and pd.notna(row[col]))
-    # a fixed three-line title block keeps every card in a row the same height
     tip = html.escape(title if not hover else f"{title}\n{hover}")
+    # a fixed three-line title block keeps every card in a row the same height
     lines = [f"<div class='mm-card'{tags} title='{tip}' style='font-size:0.8rem;line-height:1.2;"
-             f"height:3.6em;overflow:hidden'>{text}</div>"]
+             f"height:3.6em;overflow:hidden{title_style}'>{html.escape(_clip_words(title, title_len))}</div>"]
     for c in caption_cols:
         if c != "title" and c in row and pd.notna(row[c]):
             lines.append(f"<div style='font-size:0.75rem;color:#6b7280'>{html.escape(str(row[c]))}</div>")
     if rating_col and rating_col in row and pd.notna(row[rating_col]):
         lines.append(f"<div style='color:#ca8a04'>{stars(row[rating_col])}</div>")
-    if marks is not None:
-        mark = html.escape(marks[i] or "")
+    if mark is not None:
         lines.append(f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;line-height:1.2;"
-                     f"min-height:1.3em'>{mark}</div>")
-    st.markdown("".join(lines), unsafe_allow_html=True)
+                     f"min-height:1.3em'>{html.escape(mark)}</div>")
+    return "".join(lines)
 
 
 def card_strip(items: pd.DataFrame, marks: Sequence[str | None] | None = None, hovers: Sequence[str] | None = None,
                image_col: str = "image_url", title_len: int = 48, min_px: int = CARD_MIN_PX,
                caption_cols: Sequence[str] = (), rating_col: str | None = None) -> None:
     """The same cards as :func:`image_grid` (picture or the reason it is missing, title, captions, stars, mark,
-    green border on a marked card, ``data-item`` and ``data-part``), drawn as one HTML block with the pictures
-    inline: one element instead of a
-    column, a container, a picture and a caption per card, for the Recommendations page's many model lists
+    green border on a marked card, ``data-item`` and ``data-part``: :func:`_card_text`), drawn as one HTML block
+    with the pictures inline: one element instead of a column, a container, a picture and a caption per card, for the Recommendations page's many model lists
     (what made its page switch the slowest). Cards wrap at ``min_px``; the block is cached by the browser as a
     whole when it comes back unchanged."""
     if items.empty:
@@ -179,25 +182,12 @@ def card_strip(items: pd.DataFrame, marks: Sequence[str | None] | None = None, h
             picture = ("<div style='aspect-ratio:1;background:#f3f4f6;color:#6b7280;display:flex;align-items:center;"
                        f"justify-content:center;font-size:0.75rem;text-align:center'>no picture: "
                        f"{html.escape(str(reason))}</div>")
-        title = display_title(row.get("title"))
-        hover = None if hovers is None else hovers[i]
-        tip = html.escape(title if not hover else f"{title}\n{hover}")
-        tags = "".join(f" data-{name}='{html.escape(str(row[col]))}'"
-                       for name, col in (("item", "item_id"), ("part", "part")) if col in row and pd.notna(row[col]))
-        extra = "".join(f"<div style='font-size:0.75rem;color:#6b7280'>{html.escape(str(row[c]))}</div>"
-                        for c in caption_cols if c != "title" and c in row and pd.notna(row[c]))
-        if rating_col and rating_col in row and pd.notna(row[rating_col]):
-            extra += f"<div style='color:#ca8a04'>{stars(row[rating_col])}</div>"
-        mark = None if marks is None else marks[i]
+        mark = None if marks is None else marks[i] or ""
         border = "2px solid #16a34a" if mark else "1px solid rgba(49,51,63,0.2)"
-        cells.append(
-            f"<div class='mm-cell{' mm-hit' if mark else ''}' style='border:{border};border-radius:0.5rem;"
-            f"padding:0.5rem'>{picture}<div class='mm-card'{tags} title='{tip}' style='font-size:0.8rem;"
-            f"line-height:1.2;height:3.6em;overflow:hidden;margin-top:0.3rem'>"
-            f"{html.escape(_clip_words(title, title_len))}</div>{extra}"
-            + (f"<div style='font-size:0.75rem;font-weight:600;color:#15803d;line-height:1.2;min-height:1.3em'>"
-               f"{html.escape(mark or '')}</div>" if marks is not None else "")
-            + "</div>")
+        text = _card_text(row, caption_cols, rating_col, mark, title_len, None if hovers is None else hovers[i],
+                          title_style=";margin-top:0.3rem")
+        cells.append(f"<div class='mm-cell{' mm-hit' if mark else ''}' style='border:{border};border-radius:0.5rem;"
+                     f"padding:0.5rem'>{picture}{text}</div>")
     st.html(f"<div class='mm-strip' style='display:grid;grid-template-columns:repeat(auto-fill,minmax({min_px}px,1fr));"
             f"gap:0.5rem'>{''.join(cells)}</div>")
 
