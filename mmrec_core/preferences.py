@@ -182,6 +182,29 @@ def words_ranker(queries: np.ndarray, items: np.ndarray, name: str = "words") ->
     return ranker
 
 
+def taste_profiles(items: np.ndarray, users: np.ndarray, liked: np.ndarray, n_users: int) -> np.ndarray:
+    """``(n_users, d)`` unit taste vectors: the mean of each user's liked item vectors (``items`` from
+    :func:`item_space`; ``users[j]`` liked item ``liked[j]``), zero for a user who liked nothing."""
+    from scipy.sparse import csr_matrix
+
+    users, liked = np.asarray(users, np.int64), np.asarray(liked, np.int64)
+    likes = csr_matrix((np.ones(len(users), np.float32), (users, liked)), shape=(n_users, len(items)))
+    return l2_normalise(np.asarray(likes @ items, np.float32))
+
+
+def users_by_taste(query: np.ndarray, profiles: np.ndarray, candidates: np.ndarray,
+                   limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``limit`` of ``candidates`` (rows of ``profiles``) whose taste is nearest ``query`` (cosine of their
+    :func:`taste_profiles` row with the unit query), best first, ties by lower user index; and those cosines.
+    A user who liked nothing (a zero profile) is never returned."""
+    candidates = np.asarray(candidates, np.int64)
+    chosen = profiles[candidates]
+    scores = chosen @ l2_normalise(np.asarray(query, np.float32)[None])[0]
+    keep = np.flatnonzero(np.any(chosen != 0, axis=1))
+    order = keep[np.lexsort((candidates[keep], -scores[keep]))][:limit]
+    return candidates[order], scores[order]
+
+
 @dataclass
 class WordsResult:
     """What :func:`recommend_from_words` found: the parse, the ranked items and how many history items

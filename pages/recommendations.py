@@ -27,5 +27,12 @@ try:
 except Exception as exc:  # noqa: BLE001 - a readable box, the trained models stay
     components.report_failure("Recommendations", exc, "retrain the rankers on the Rankers page.")
     st.stop()
-if user is not None:
+if user is None:
+    st.stop()
+if st.toggle("Compare with a second user", key=state.widget_default("w:rec-compare", False),
+             help="two users side by side under one model: their tastes, reviews and top-K"):
+    second = recs_view.pick_second(run, ds, user)
+    if second is not None:
+        recs_view.compare_users(run, ds, (user, second), k)
+else:
     recs_view.show_user(run, ds, user, k)

@@ -72,6 +72,23 @@ def test_blend_goes_from_the_words_to_the_history():
         P.blend(words, profile, 1.5)
 
 
+def test_taste_profiles_are_the_unit_mean_of_each_users_liked_items():
+    items = P.item_space(np.array([[1, 0], [0, 1], [1, 1]], np.float32))
+    profiles = P.taste_profiles(items, users=np.array([0, 0, 2]), liked=np.array([0, 1, 2]), n_users=3)
+    np.testing.assert_allclose(profiles[0], [2 ** -0.5, 2 ** -0.5], atol=1e-6)
+    np.testing.assert_allclose(profiles[1], [0, 0]), "a user who liked nothing has no taste"
+    np.testing.assert_allclose(profiles[2], items[2], atol=1e-6)
+
+
+def test_users_by_taste_are_the_nearest_profiles_and_never_the_empty_ones():
+    profiles = np.array([[1, 0], [0, 1], [0, 0], [2 ** -0.5, 2 ** -0.5], [0, 1]], np.float32)
+    users, scores = P.users_by_taste(np.array([0.0, 3.0]), profiles, np.arange(5), limit=3)
+    assert users.tolist() == [1, 4, 3], "best first; the tie of users 1 and 4 by index"
+    np.testing.assert_allclose(scores, [1, 1, 2 ** -0.5], atol=1e-6)
+    users, _ = P.users_by_taste(np.array([1.0, 0.0]), profiles, np.array([4, 2, 0]), limit=10)
+    assert users.tolist() == [0, 4], "only the candidates; the one with no liked item is left out"
+
+
 def test_rank_leaves_out_excluded_items_and_breaks_ties_by_index():
     top, scores = P.rank(np.array([1, 0, 0, 0, 0, 0], np.float32), VECTORS, 5, exclude=np.array([0]))
     assert 0 not in top and len(top) == 4

@@ -6,7 +6,8 @@ import base64
 import html
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -88,11 +89,24 @@ def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
+@dataclass(frozen=True)
+class CardAction:
+    """A button under every card of a grid: card ``i``'s is keyed ``f"{key}-{i}"`` and calls ``on_click(i)``
+    (as a callback, before the next run draws the widgets)."""
+
+    label: str
+    key: str
+    on_click: Callable[[int], None]
+    help: str | None = None
+
+
 def image_grid(
     items: pd.DataFrame, columns: int = 6, caption_cols: Sequence[str] = ("title",), rating_col: str | None = None,
     marks: Sequence[str | None] | None = None, image_col: str = "image_url", title_len: int = 60,
+    action: CardAction | None = None,
 ) -> None:
-    """Pictures in a grid with titles, star ratings and an optional mark per card (e.g. a held-out hit).
+    """Pictures in a grid with titles, star ratings, an optional mark per card (e.g. a held-out hit) and an
+    optional button per card (:class:`CardAction`).
 
     Missing pictures show a grey card with the reason, never a placeholder picture. A marked card has a green
     border; each card carries its product id (``data-item``, and ``data-part`` from a ``part`` column) for the
@@ -111,6 +125,9 @@ def image_grid(
             hit = marks is not None and bool(marks[i])
             with col.container(border=True, key=f"hit-{grid}-{i}" if hit else None):
                 _card(rows.iloc[i], i, caption_cols, rating_col, marks, image_col, title_len)
+                if action is not None:
+                    st.button(action.label, key=f"{action.key}-{i}", on_click=action.on_click, args=(i,),
+                              help=action.help, width="stretch")
 
 
 def _grid_key() -> str:

@@ -153,12 +153,44 @@ def map_note(shown: int, total: int, method: str) -> str:
             "Nearest neighbours below to reach any item.")
 
 
+# what "Similar by" compares: the page's fused vectors, the title's alone, the picture's alone
+SIMILAR_BY = {"title and picture": None, "title": "text", "picture": "image"}
+TRAIL = "nn_trail"  # the products explored from before the one shown, oldest first (the Back button's path)
+
+
+def explore(items: pd.DataFrame, row: int) -> None:
+    """Make catalogue row ``row`` the chosen product (a neighbour's *Explore from here*): the search box gets its
+    id, so the picker lists it, and the product shown until now goes on the trail *Back* returns along.
+    Runs as a button callback, before the widgets are drawn."""
+    current = st.session_state.get("w:nn-item")
+    if current is not None and current != row:
+        st.session_state.setdefault(TRAIL, []).append(int(current))
+    _choose(items, row)
+
+
+def back(items: pd.DataFrame) -> None:
+    """Return to the product explored from last (the *Back* button's callback)."""
+    trail = st.session_state.get(TRAIL) or []
+    if trail:
+        _choose(items, trail.pop())
+
+
+def _choose(items: pd.DataFrame, row: int) -> None:
+    st.session_state["w:nn-q"] = str(items["item_id"].iat[row])
+    st.session_state["w:nn-item"] = int(row)
+
+
 def neighbours(items: pd.DataFrame, emb: Any, fusion: str) -> None:
-    """Find a product by title or id, see the 8 closest by cosine on the fused vectors, as pictures (two rows of four).
+    """Find a product by title or id, see the 8 closest by cosine (on the fused vectors, the titles' or the
+    pictures'), as pictures (two rows of four), and explore on from any of them.
 
     The picker lists at most :data:`PICK_OPTIONS` matches: a selectbox of 100 K options is slow to send and to open.
     """
-    f = fused(emb, fusion)
+    by = st.segmented_control("Similar by", list(SIMILAR_BY), key=state.widget_default("w:nn-by", "title and picture"),
+                              help="title and picture: the page's fused vectors; title or picture: that vector alone "
+                                   "(look-alikes by name, or by look)") or "title and picture"
+    mode = SIMILAR_BY[by] or fusion
+    f = fused(emb, mode)
     query = st.text_input("Find a product (title or id)", key=state.widget_default("w:nn-q", ""),
                           placeholder="e.g. linen shirt")
     matches = data_view.search_rows(items, query, limit=PICK_OPTIONS)
@@ -167,21 +199,32 @@ def neighbours(items: pd.DataFrame, emb: Any, fusion: str) -> None:
         return
     if st.session_state.get("w:nn-item") not in set(matches.tolist()):
         st.session_state["w:nn-item"] = int(matches[0])  # the list changed under the old pick
-    titles = items["title"].fillna("(no title)").astype(str)
-    ids = items["item_id"].astype(str)
-    pick = st.selectbox("Product", matches.tolist(), format_func=lambda i: f"{titles.iat[i][:70]}  ·  {ids.iat[i]}",
+    titles, ids = items["title"], items["item_id"]
+    pick = st.selectbox("Product", matches.tolist(),
+                        format_func=lambda i: f"{components.display_title(titles.iat[i])[:70]}  ·  {ids.iat[i]}",
                         key="w:nn-item")
     if len(matches) < len(items):
         st.caption(f"{len(matches):,} products listed" + (f" matching '{query.strip()}'" if query.strip() else
                    f" of {len(items):,}") + "; search by title or id to reach any other.")
     pick = min(int(pick), len(items) - 1)
-    idx, sims = projection.nearest_neighbours(f.features, pick, k=8, valid=f.has_features)
     left, right = st.columns([1, 5])
     with left:
         st.caption("Chosen")
         components.image_grid(items.iloc[[pick]], columns=1)
+        trail = st.session_state.get(TRAIL) or []
+        if trail:
+            st.button(f"Back ({len(trail)})", key="nn-back", icon=":material/arrow_back:", on_click=back,
+                      args=(items,), help=f"to {components.display_title(items['title'].iat[trail[-1]])[:60]}")
     with right:
-        st.caption(f"Nearest by cosine similarity ({fusion} vectors)")
+        if not f.has_features[pick]:
+            st.info("This product has no picture vector (see the load report), so it has no look-alikes by picture; "
+                    "choose **title** above.", icon=":material/hide_image:")
+            return
+        idx, sims = projection.nearest_neighbours(f.features, pick, k=8, valid=f.has_features)
+        st.caption(f"Nearest by cosine similarity ({by if mode != fusion else f'{fusion} vectors'})"
+                   " · *Explore from here* makes a neighbour the chosen product")
         strip = items.iloc[idx].copy()
         strip["similarity"] = [f"cosine {s:.3f}" for s in sims]
-        components.image_grid(strip, columns=4, caption_cols=("title", "similarity"))
+        components.image_grid(strip, columns=4, caption_cols=("title", "similarity"), action=components.CardAction(
+            "Explore from here", "nn-explore", lambda i: explore(items, int(idx[i])),
+            help="see this product's own neighbours (Back returns)"))

@@ -88,23 +88,25 @@ def search_users(ids: np.ndarray, users: np.ndarray, query: str, limit: int) -> 
     return users[hit][:limit]
 
 
+PICK_WAYS = ["where models disagree", "random", "search", "by taste"]
+
+
 def pick_user(run: dict[str, Any], ds: Any, k: int) -> int | None:
-    """Search, random or "where models disagree"; returns a user index of the run's interactions."""
+    """Where the models disagree, random, search (an id, or a product they reviewed) or by a taste in words;
+    returns a user index of the run's interactions."""
+    from mmrec_core.ui import users_view
+
     data = _data(run, ds)
     ids = data.inter.user_ids
     test_users = np.unique(data.inter.users[data.split.test])
-    how = st.segmented_control("Pick a user", ["where models disagree", "random", "search"],
-                               key=state.widget_default("w:rec-how", "where models disagree")) or "random"
+    how = st.segmented_control("Pick a user", PICK_WAYS, key=state.widget_default("w:rec-how", PICK_WAYS[0]),
+                               help="search: part of a user id, or words of a product they reviewed; by taste: "
+                                    "a sentence, matched to each user's liked products") or "random"
     if how == "search":
-        query = st.text_input("User id contains", key=state.widget_default("w:rec-q", ""))
-        matches = search_users(ids, test_users, query, SEARCH_OPTIONS)
-        if not len(matches):
-            st.info("No evaluated user matches.")
-            return None
-        if len(matches) == SEARCH_OPTIONS:
-            st.caption(f"The first {SEARCH_OPTIONS} of {len(test_users):,} evaluated users that match; type more of an "
-                       "id to narrow them.")
-        return int(st.selectbox("User", matches.tolist(), format_func=lambda u: ids[u], key="w:rec-search-user"))
+        return users_view.search(ids, test_users, data.inter, ds, "rec", SEARCH_OPTIONS)
+    if how == "by taste":
+        config = run["config"]
+        return users_view.by_taste(ids, test_users, ds, data, (config.data, ds.fingerprint, config.split))
     if how == "random":
         if st.button("Another random user", key="rec-random") or "rec_random_user" not in st.session_state:
             st.session_state["rec_random_user"] = int(np.random.default_rng().choice(test_users))
@@ -120,14 +122,20 @@ def pick_user(run: dict[str, Any], ds: Any, k: int) -> int | None:
                             format_func=lambda u: f"{ids[u]}  (disagreement {score[u]:.2f})", key="w:rec-disagree-user"))
 
 
-def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
+def pick_second(run: dict[str, Any], ds: Any, first: int) -> int | None:
+    """The user to compare ``first`` with: searched like the first (an id or a product they reviewed)."""
+    from mmrec_core.ui import users_view
+
     data = _data(run, ds)
+    test_users = np.unique(data.inter.users[data.split.test])
+    return users_view.search(data.inter.user_ids, test_users[test_users != first], data.inter, ds, "rec-second",
+                             SEARCH_OPTIONS, label="Second user")
+
+
+def _history(data: Any, items: pd.DataFrame, user: int) -> tuple[pd.DataFrame, dict[int, float]]:
+    """The user's reviews, newest first, as cards (title, picture, rating, train or held out), and their
+    held-out items with the ratings given."""
     inter, split = data.inter, data.split
-    uid = inter.user_ids[user]
-    truth = getattr(ds, "truth", None)
-    if truth is not None:
-        st.info(f"**Hidden taste** (the demo's ground truth): {truth.describe_taste(uid)}", icon=":material/target:")
-    items = data_view.item_table(ds).set_index("item_id")
     rows = np.flatnonzero(inter.users == user)
     test_rows = set(split.test.tolist())
     history = pd.DataFrame({
@@ -135,8 +143,28 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
         "part": ["held out" if r in test_rows else "train" for r in rows], "ts": inter.timestamps[rows],
     }).sort_values("ts", ascending=False)
     held = {int(inter.items[r]): float(inter.ratings[r]) for r in rows if r in test_rows}
-    st.markdown(f"**History of {uid}**: {components.plural(len(rows), 'review')}, {len(held)} held out for testing")
-    grid = history.join(items[["title", "image_url"]], on="item_id")
+    return history.join(items[["title", "image_url"]], on="item_id"), held
+
+
+def _liked(data: Any, user: int) -> np.ndarray:
+    inter, train = data.inter, data.split.train
+    return inter.items[train[(inter.users[train] == user) & (inter.labels[train] == 1)]]
+
+
+def _hit_marks(top: np.ndarray, held: dict[int, float]) -> list[str | None]:
+    return [f"✓ held out, rated {held[i]:.0f}★" if i in held else None for i in top]
+
+
+def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
+    data = _data(run, ds)
+    inter = data.inter
+    uid = inter.user_ids[user]
+    truth = getattr(ds, "truth", None)
+    if truth is not None:
+        st.info(f"**Hidden taste** (the demo's ground truth): {truth.describe_taste(uid)}", icon=":material/target:")
+    items = data_view.item_table(ds).set_index("item_id")
+    grid, held = _history(data, items, user)
+    st.markdown(f"**History of {uid}**: {components.plural(len(grid), 'review')}, {len(held)} held out for testing")
     if st.session_state.get("rec_history_user") != user:  # another user's history starts on its first page
         st.session_state["rec_history_user"] = user
         st.session_state["w:rec-history-page"] = 1
@@ -144,12 +172,52 @@ def show_user(run: dict[str, Any], ds: Any, user: int, k: int) -> None:
     components.card_strip(grid.iloc[start:stop], caption_cols=("part",), rating_col="rating", title_len=60)
     st.markdown(f"**Top-{k} per model** (train items excluded; ✓ and a green border: an item the user reviewed in the held-out part)")
     models = trained_models(run["result"])
-    train = split.train
-    liked = inter.items[train[(inter.users[train] == user) & (inter.labels[train] == 1)]]
     with st.container(key="models-rec"):
-        _model_grids(models, inter, items, held, user, k, liked)
+        _model_grids(models, inter, items, held, user, k, _liked(data, user))
     st.caption("Why this? Hover a product's title for its score's parts, or pick it under a model's list for the "
                "bar of parts and the liked products that pushed it up.")
+
+
+COMPARE_HISTORY = 6  # the newest reviews of each user shown side by side
+
+
+def compare_users(run: dict[str, Any], ds: Any, users: tuple[int, int], k: int) -> None:
+    """Two users side by side under one model: hidden taste (demo), newest reviews, the model's top-``k`` with
+    held-out hits marked, and how much the two lists share."""
+    from mmrec_core.explain import describe, explain
+
+    data = _data(run, ds)
+    inter = data.inter
+    models = trained_models(run["result"])
+    names = list(models)
+    name = st.selectbox("Model", names, key=state.widget_default("w:rec-compare-model", names[0]))
+    name = name if name in models else names[0]
+    items = data_view.item_table(ds).set_index("item_id")
+    titles = items["title"].reindex(inter.item_ids).to_numpy()
+    truth = getattr(ds, "truth", None)
+    tops = []
+    with st.container(key="compare-users"):
+        for col, user in zip(st.columns(2), users, strict=True):
+            uid = inter.user_ids[user]
+            grid, held = _history(data, items, user)
+            top = unseen_top(models[name], user, k)
+            tops.append(set(top.tolist()))
+            marks = _hit_marks(top, held)
+            why = explain(models[name], user, top, _liked(data, user))
+            with col, st.container(key=f"compare-{len(tops)}"):
+                st.markdown(f"**{uid}**")
+                if truth is not None:
+                    st.caption(f"Hidden taste: {truth.describe_taste(uid)}")
+                st.caption(f"Newest {min(COMPARE_HISTORY, len(grid))} of {components.plural(len(grid), 'review')}")
+                components.card_strip(grid.head(COMPARE_HISTORY), caption_cols=("part",), rating_col="rating")
+                hits = sum(m is not None for m in marks)
+                st.markdown(f"**{name}**, top-{k} · {components.plural(hits, 'hit')}")
+                shown = items.loc[inter.item_ids[top], ["title", "image_url"]].reset_index()
+                components.card_strip(shown, marks=marks, hovers=[describe(w, titles) for w in why])
+    shared = len(tops[0] & tops[1])
+    st.caption(f"The two top-{k} lists share {components.plural(shared, 'product')} (overlap "
+               f"{shared / max(len(tops[0] | tops[1]), 1):.0%}): the less they share, the more {name} tells the two "
+               "apart.")
 
 
 def _model_grids(models: dict[str, Any], inter: Any, items: pd.DataFrame, held: dict[int, float], user: int,
@@ -162,7 +230,7 @@ def _model_grids(models: dict[str, Any], inter: Any, items: pd.DataFrame, held: 
         cols = st.columns(3)
         for col, name in zip(cols, names[start : start + 3], strict=False):
             top = unseen_top(models[name], user, k)
-            marks = [f"✓ held out, rated {held[i]:.0f}★" if i in held else None for i in top]
+            marks = _hit_marks(top, held)
             shown = items.loc[inter.item_ids[top], ["title", "image_url"]].reset_index()
             why = explain(models[name], user, top, liked)
             with col:

@@ -484,3 +484,93 @@ def test_words_work_before_any_embedding_was_computed(app):
     assert "**Read as** likes: red hats" in text
     assert "no embeddings were computed on the Embeddings page yet" in text
     assert [h for h in at.get("html") if "mm-strip" in h.proto.body], "the products"
+
+
+def _neighbour_ids(at: AppTest) -> list[str]:
+    """Item ids of the neighbour cards (the ones captioned with a cosine), in order."""
+    return [re.search(r"data-item='([^']+)'", m.value).group(1) for m in at.markdown
+            if "cosine" in m.value and "data-item=" in m.value]
+
+
+def test_neighbours_by_title_or_picture_and_exploring_on_from_one(app):
+    """Each "Similar by" choice lists the 8 items nearest by cosine on that vector (checked against the
+    embeddings themselves); *Explore from here* makes a neighbour the chosen product, *Back* returns."""
+    from mmrec_core.config import DataConfig, EmbedConfig
+    from mmrec_core.data.sources import load_dataset
+    from mmrec_core.embeddings import embed_items
+
+    at = embedded(app)
+    ds = load_dataset(DataConfig(demo_size="tiny"))
+    emb = embed_items(ds, EmbedConfig(encoder="classic"))
+    pick = int(at.selectbox(key="w:nn-item").value)
+
+    def brute(x):
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        sims = unit @ unit[pick]
+        sims[pick] = -np.inf
+        return ds.items["item_id"].iloc[np.argsort(-sims, kind="stable")[:8]].tolist()
+
+    fused = _neighbour_ids(at)
+    at = healthy(at.button_group(key="w:nn-by").set_value("title").run())
+    assert _neighbour_ids(at) == brute(emb.text)
+    at = healthy(at.button_group(key="w:nn-by").set_value("picture").run())
+    assert _neighbour_ids(at) == brute(emb.image)
+    assert _neighbour_ids(at) != brute(emb.text) or fused != brute(emb.text), "three different neighbourhoods"
+    first = _neighbour_ids(at)[0]
+    at = healthy(at.button(key="nn-explore-0").click().run())
+    row = int(at.selectbox(key="w:nn-item").value)
+    assert ds.items["item_id"].iat[row] == first and at.text_input(key="w:nn-q").value == first
+    assert first not in _neighbour_ids(at), "a product is not its own neighbour"
+    at = healthy(at.button(key="nn-back").click().run())
+    assert int(at.selectbox(key="w:nn-item").value) == pick
+    assert not [b for b in at.button if b.key == "nn-back"], "nothing left to go back to"
+
+
+def test_find_a_user_by_a_product_they_reviewed_or_by_taste(app):
+    from mmrec_core.config import DataConfig
+    from mmrec_core.data.sources import load_dataset
+
+    at = trained(app)
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    at = healthy(at.button_group(key="w:rec-how").set_value("search").run())
+    everyone = at.selectbox(key="w:rec-user").options
+    ds = load_dataset(DataConfig(demo_size="tiny"))
+    someone = everyone[3]
+    item = ds.reviews.loc[ds.reviews["user_id"] == someone, "item_id"].iloc[0]
+    title = ds.items.set_index("item_id").loc[item, "title"]
+    at = healthy(at.text_input(key="w:rec-q").input(title).run())
+    found = at.selectbox(key="w:rec-user").options
+    assert any(o.startswith(f"{someone}  · reviewed ") for o in found), found
+    reviewers = set(ds.reviews.loc[ds.reviews["item_id"].isin(ds.items.loc[ds.items["title"] == title, "item_id"]),
+                                   "user_id"])
+    assert {o.split("  · ")[0] for o in found} <= reviewers, "only users who reviewed a product of that title"
+    at = healthy(at.text_input(key="w:rec-q").input("no such product zzz").run())
+    assert any("No evaluated user" in i.value for i in at.info)
+
+    at = healthy(at.button_group(key="w:rec-how").set_value("by taste").run())
+    assert "Type a taste" in text_of(at)
+    at = healthy(at.text_input(key="w:rec-taste").input("sunglasses, no checks").run())
+    picker = at.selectbox(key="w:rec-taste-user")
+    matches = [float(re.search(r"taste match (-?[0-9.]+)", o).group(1)) for o in picker.options]
+    assert len(matches) == min(20, len(everyone)) and matches == sorted(matches, reverse=True)
+    assert "Read as likes: sunglasses · dislikes: checks" in text_of(at)
+    assert f"History of {picker.options[picker.index].split('  (')[0]}" in text_of(at), "the chosen user's page"
+
+
+def test_two_users_side_by_side_under_one_model(app):
+    at = trained(app)
+    at = healthy(at.switch_page("pages/recommendations.py").run())
+    picker = at.selectbox(key="w:rec-disagree-user")
+    first = picker.options[picker.index].split("  (")[0]
+    at = healthy(at.toggle(key="w:rec-compare").set_value(True).run())
+    picker = at.selectbox(key="w:rec-second-user")
+    second = picker.options[picker.index]
+    assert second != first
+    at = healthy(at.selectbox(key="w:rec-compare-model").set_value("vbpr").run())
+    text = text_of(at)
+    assert f"**{first}**" in text and f"**{second}**" in text and text.count("Hidden taste:") == 2
+    assert text.count("**vbpr**, top-9 ·") == 2 and "The two top-9 lists share" in text
+    strips = [h.proto.body for h in at.get("html") if "mm-strip" in h.proto.body]
+    assert len(strips) == 4, "each user's newest reviews and their top-K"
+    assert sum(s.count("<img src='data:image/jpeg;base64,") == 9 for s in strips) == 2
+    assert "History of " not in text, "the single-user view is replaced"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from mmrec_core.models import FixedScoreRanker, RankingData
-from mmrec_core.ui import components, data_view, recs_view
+from mmrec_core.ui import components, data_view, recs_view, users_view
 
 
 def test_a_product_without_meta_is_untitled_never_nan():
@@ -95,3 +95,25 @@ def test_a_stale_note_names_the_controls_not_the_config_fields():
     assert components.control_name("selection.max_epochs") == "Max epochs"
     assert components.control_name("classifier.class_weight") == "Class weights"
     assert components.control_name("split.validation_frac") == "validation frac", "any other field, in words"
+
+
+def test_users_are_found_by_id_then_by_a_product_they_reviewed():
+    from types import SimpleNamespace
+
+    ids = np.array(["ALICE", "BOB", "CAROL", "DAVE"])
+    items = pd.DataFrame({"item_id": ["i0", "i1", "i2"], "title": ["Striped Tote Bag", "Red Hat", None]})
+    # reviews: Bob and Dave reviewed the tote (Dave twice), Carol the hat, Alice the untitled i2
+    inter = SimpleNamespace(item_ids=np.array(["i1", "i0", "i2"]), users=np.array([1, 3, 3, 2, 0]),
+                            items=np.array([1, 1, 1, 0, 2]))
+    everyone = np.arange(4)
+    found, why = users_view.find_users(ids, everyone, inter, items, "tote striped", limit=10)
+    assert found.tolist() == [3, 1], "most matching reviews first"
+    assert why == {3: "Striped Tote Bag", 1: "Striped Tote Bag"}
+    found, why = users_view.find_users(ids, everyone, inter, items, "a", limit=10)
+    assert found.tolist()[:3] == [0, 2, 3], "ids containing 'a' first (case-insensitive)"
+    assert found.tolist() == [0, 2, 3], "no title has a word starting with 'a'"
+    found, _ = users_view.find_users(ids, np.array([1, 2]), inter, items, "tote", limit=10)
+    assert found.tolist() == [1], "only the users asked about"
+    found, why = users_view.find_users(ids, everyone, inter, items, "i2", limit=10)
+    assert found.tolist() == [0] and why == {0: "(no title)"}, "a product found by its id, untitled"
+    assert users_view.find_users(ids, everyone, inter, items, "", limit=2)[0].tolist() == [0, 1]
