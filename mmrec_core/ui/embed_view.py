@@ -208,14 +208,14 @@ def neighbours(items: pd.DataFrame, emb: Any, fusion: str) -> None:
                    f" of {len(items):,}") + "; search by title or id to reach any other.")
     pick = min(int(pick), len(items) - 1)
     left, right = st.columns([1, 5])
-    with left:
+    with left, st.container(key="nn-chosen"):
         st.caption("Chosen")
         components.image_grid(items.iloc[[pick]], columns=1)
         trail = st.session_state.get(TRAIL) or []
         if trail:
             st.button(f"Back ({len(trail)})", key="nn-back", icon=":material/arrow_back:", on_click=back,
                       args=(items,), help=f"to {components.display_title(items['title'].iat[trail[-1]])[:60]}")
-    with right:
+    with right, st.container(key="nn-strip"):
         if not f.has_features[pick]:
             st.info("This product has no picture vector (see the load report), so it has no look-alikes by picture; "
                     "choose **title** above.", icon=":material/hide_image:")

@@ -190,8 +190,9 @@ def compare_users(run: dict[str, Any], ds: Any, users: tuple[int, int], k: int) 
     inter = data.inter
     models = trained_models(run["result"])
     names = list(models)
-    name = st.selectbox("Model", names, key=state.widget_default("w:rec-compare-model", names[0]))
-    name = name if name in models else names[0]
+    if st.session_state.get("w:rec-compare-model") not in models:  # a model of an earlier run
+        st.session_state["w:rec-compare-model"] = names[0]
+    name = st.selectbox("Model", names, key="w:rec-compare-model")
     items = data_view.item_table(ds).set_index("item_id")
     titles = items["title"].reindex(inter.item_ids).to_numpy()
     truth = getattr(ds, "truth", None)

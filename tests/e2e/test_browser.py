@@ -2,8 +2,8 @@
 
 Load data, compute embeddings, train rankers, train the classifier, open a user's recommendations; after
 each step assert on what a person sees (tables with values, pictures that loaded, no error boxes) and
-save a screenshot under test-artifacts/e2e/. Then what a class in front of a projector needs: the map's
-colours as named, no train item in a top-K list, every page at 1024 px (sidebar collapsed, no table wider
+save a screenshot under test-artifacts/e2e/. Then what a class in front of a projector needs: a neighbour
+explored from and back, the map's colours as named, no train item in a top-K list, every page at 1024 px (sidebar collapsed, no table wider
 than its column) and 1400 px, an error cleared by the next success, a training stopped from its box, a
 training that goes on while its page is left, the bundled encoder aligned on the catalogue with mean fusion, a
 sentence turned into recommendations, "why this?" on a grid item, and a restart followed by the same walk, which
@@ -89,6 +89,7 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
         click_map_point(page)
         wait_text(page, "1 selected", timeout_s=30)
         clicked = page.get_by_test_id("stMain").inner_text()
+        explored = explore_a_neighbour(page)
         colours = map_colours(page)
         top_k = train_items_in_top_k(page)
         widths = every_page_at(page, 1024, collapsed=True) | every_page_at(page, 1400, collapsed=False)
@@ -117,6 +118,8 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
 
     assert list(times) == ["data", "embeddings", "rankers", "classifier", "recommendations"]
     assert "page 1 of 1 · selected 1-1 of 1" in clicked, "the clicked product's card under the map"
+    assert explored["now"] in explored["neighbours"] and explored["now"] == explored["query"] != explored["before"], explored
+    assert explored["back"] == explored["before"], explored
     assert progress and progress[0].startswith("Training 7 models and the oracle: "), progress  # the step's label, then words
     data, emb, rank, clf, recs = (seen[k] for k in times)
     assert data["images"] >= 12, "the product gallery shows pictures"
@@ -279,6 +282,25 @@ def leave_a_training(page) -> dict[str, str]:
     visit(page, "Rating classifier")
     wait_text(page, "Classification report", timeout_s=240)
     return {"sidebar": sidebar, "text": page.get_by_test_id("stMain").inner_text()}
+
+
+def explore_a_neighbour(page) -> dict[str, object]:
+    """On the Embeddings page: *Explore from here* under the first neighbour makes it the chosen product (the
+    search box gets its id), then *Back* returns to the product before."""
+    box = page.get_by_label("Find a product (title or id)", exact=True)
+    chosen = ".st-key-nn-chosen .mm-card"
+    before = card_ids(page, chosen)[0]
+    neighbours = card_ids(page, ".st-key-nn-strip .mm-card")
+    page.locator(".st-key-nn-explore-0 button").click()
+    wait_text(page, "Back (1)", timeout_s=60)
+    wait_idle(page)
+    now = card_ids(page, chosen)[0]
+    query = box.input_value()
+    page.get_by_role("button", name=re.compile(r"Back \(1\)")).click()
+    page.get_by_role("button", name=re.compile(r"Back \(1\)")).wait_for(state="detached", timeout=60_000)
+    wait_idle(page)
+    return {"before": before, "neighbours": neighbours, "now": now, "query": query,
+            "back": card_ids(page, chosen)[0]}
 
 
 def words_to_recommendations(page) -> dict:
