@@ -155,7 +155,7 @@ def map_note(shown: int, total: int, method: str) -> str:
 
 # what "Similar by" compares: the page's fused vectors, the title's alone, the picture's alone
 SIMILAR_BY = {"title and picture": None, "title": "text", "picture": "image"}
-TRAIL = "nn_trail"  # the products explored from before the one shown, oldest first (the Back button's path)
+TRAIL = "nn_trail"  # ids of the products explored from before the one shown, oldest first (Back's path)
 
 
 def explore(items: pd.DataFrame, row: int) -> None:
@@ -163,16 +163,28 @@ def explore(items: pd.DataFrame, row: int) -> None:
     id, so the picker lists it, and the product shown until now goes on the trail *Back* returns along.
     Runs as a button callback, before the widgets are drawn."""
     current = st.session_state.get("w:nn-item")
-    if current is not None and current != row:
-        st.session_state.setdefault(TRAIL, []).append(int(current))
+    if current is not None and 0 <= int(current) < len(items) and current != row:
+        st.session_state.setdefault(TRAIL, []).append(str(items["item_id"].iat[int(current)]))
     _choose(items, row)
 
 
 def back(items: pd.DataFrame) -> None:
     """Return to the product explored from last (the *Back* button's callback)."""
+    row = _trail_row(items)
+    if row is not None:
+        st.session_state[TRAIL].pop()
+        _choose(items, row)
+
+
+def _trail_row(items: pd.DataFrame) -> int | None:
+    """The catalogue row of the trail's last product; None (and the trail forgotten) when there is none or it
+    is not in this catalogue (another data set was loaded since)."""
     trail = st.session_state.get(TRAIL) or []
-    if trail:
-        _choose(items, trail.pop())
+    rows = np.flatnonzero(items["item_id"].astype(str).to_numpy() == trail[-1]) if trail else []
+    if not len(rows):
+        st.session_state.pop(TRAIL, None)
+        return None
+    return int(rows[0])
 
 
 def _choose(items: pd.DataFrame, row: int) -> None:
@@ -211,10 +223,10 @@ def neighbours(items: pd.DataFrame, emb: Any, fusion: str) -> None:
     with left, st.container(key="nn-chosen"):
         st.caption("Chosen")
         components.image_grid(items.iloc[[pick]], columns=1)
-        trail = st.session_state.get(TRAIL) or []
-        if trail:
-            st.button(f"Back ({len(trail)})", key="nn-back", icon=":material/arrow_back:", on_click=back,
-                      args=(items,), help=f"to {components.display_title(items['title'].iat[trail[-1]])[:60]}")
+        previous = _trail_row(items)
+        if previous is not None:
+            st.button(f"Back ({len(st.session_state[TRAIL])})", key="nn-back", icon=":material/arrow_back:",
+                      on_click=back, args=(items,), help=f"to {components.display_title(items['title'].iat[previous])[:60]}")
     with right, st.container(key="nn-strip"):
         if not f.has_features[pick]:
             st.info("This product has no picture vector (see the load report), so it has no look-alikes by picture; "

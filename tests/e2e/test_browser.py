@@ -291,7 +291,7 @@ def explore_a_neighbour(page) -> dict[str, object]:
     chosen = ".st-key-nn-chosen .mm-card"
     before = card_ids(page, chosen)[0]
     neighbours = card_ids(page, ".st-key-nn-strip .mm-card")
-    page.locator(".st-key-nn-explore-0 button").click()
+    page.locator(".st-key-nn-explore-0 button").first.click()
     wait_text(page, "Back (1)", timeout_s=60)
     wait_idle(page)
     now = card_ids(page, chosen)[0]
