@@ -28,7 +28,9 @@ def find_users(ids: np.ndarray, users: np.ndarray, inter: Any, items: pd.DataFra
     q = query.strip()
     if not q:
         return users[:limit], {}
-    by_id = users[pd.Series(ids[users]).astype(str).str.contains(q, case=False, regex=False).to_numpy()]
+    from mmrec_core.ui.recs_view import search_users
+
+    by_id = search_users(ids, users, q, limit=len(users))
     rows = data_view.search_rows(items, q, limit=len(items))
     wanted = set(items["item_id"].iloc[rows].astype(str))
     hit_items = np.flatnonzero(pd.Series(inter.item_ids).astype(str).isin(wanted).to_numpy())
