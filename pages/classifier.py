@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mmrec_core.ui import classifier_view, components, controls, setup, state, steps
+from mmrec_core.ui import classifier_view, components, controls, rankers_view, setup, state, steps
 
 setup("Rating classifier", "Study B: review text vectors + product picture vectors -> an MLP over 5 classes.")
 
@@ -33,4 +33,5 @@ if run is None:
     st.stop()
 
 components.stale_note(run["config"], classifier_view.study_config(cc), "Train classifier")
+rankers_view.origin_note(run)
 classifier_view.results(run)

@@ -25,7 +25,7 @@ if st.button("Train rankers", type="primary", key="train-rankers", disabled=not 
     oracle = " and the oracle" if getattr(ds, "truth", None) is not None else ""  # the run counts it
     stored = rankers_view.train(ds, emb, config, f"Training {len(config.models)} models{oracle}")
     if stored is not None:  # trained on this server before: shown at once
-        state.put(state.RANKING, {"result": stored, "config": config})
+        state.put(state.RANKING, {"result": stored.value, "config": config, "origin": stored.origin})
         steps.refresh_sidebar()
 components.error_box("Rankers")
 result = rankers_view.collect()  # follows the training (also after a click elsewhere or a page change)
@@ -37,6 +37,7 @@ run = state.get(state.RANKING)
 if run is not None:
     st.subheader("Results")
     components.stale_note(run["config"], config, "Train rankers")
+    rankers_view.origin_note(run)
     rankers_view.results_table(run["result"])
     rankers_view.curves(run["result"], key="ranker-curves")
     rankers_view.downloads(run["result"], run["config"], "rankers")
@@ -53,12 +54,13 @@ else:
         stored = rankers_view.train(ds, emb, ab_config, f"Ablation: {len(fusions)} fusion modes x "
                                     f"{len(ab_models)} models", job="ablation")
         if stored is not None:
-            state.put(state.ABLATION, {"result": stored, "config": ab_config})
+            state.put(state.ABLATION, {"result": stored.value, "config": ab_config, "origin": stored.origin})
     result = rankers_view.collect(job="ablation")
     if result is not None:
         state.put(state.ABLATION, {"result": result, "config": result.config})
     ablation = state.get(state.ABLATION)
     if ablation is not None:
+        rankers_view.origin_note(ablation)
         rankers_view.results_table(ablation["result"], key="ablation")
         rankers_view.ablation_chart(ablation["result"])
         rankers_view.downloads(ablation["result"], ablation["config"], "ablation")

@@ -43,10 +43,10 @@ def train(ds: Any, emb: Any, cc: ClassifierConfig, page: str = "Rating classifie
     config = study_config(cc)
     slot = loaders.trained_slot("classifier", config, ds.fingerprint, None if emb is None else emb.identity)
     if "value" in slot:
-        from mmrec_core.ui.rankers_view import stored_note
+        from mmrec_core.ui.rankers_view import stored
 
-        stored_note(slot)
-        return _run(slot["value"], config)
+        found = stored(slot)
+        return {**_run(found.value, config), "origin": found.origin}
 
     def fit(progress: Any, on_epoch: Any) -> dict[str, Any]:
         outputs, info = loaders.fill(slot, lambda: run_classifier(config, ds, emb, progress, on_epoch),

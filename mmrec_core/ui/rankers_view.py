@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import streamlit as st
@@ -49,7 +49,15 @@ def _interactions(ds: Any, config: StudyConfig) -> Any:
                         lambda: prepare_interactions(ds, config)).value
 
 
-def train(ds: Any, emb: Any, config: StudyConfig, label: str, job: str = "rankers", page: str = "Rankers") -> Any:
+class Stored(NamedTuple):
+    """A run trained before on the same config, data and embeddings, and where it came from (a line to show)."""
+
+    value: Any
+    origin: str
+
+
+def train(ds: Any, emb: Any, config: StudyConfig, label: str, job: str = "rankers",
+          page: str = "Rankers") -> Stored | None:
     """Start training ``config`` as the page's job (followed by :func:`collect`), or return the run this server
     already trained on the same config, data and embeddings (a second walk through the demo is instant)."""
     from mmrec_core.study import run_ranking
@@ -57,19 +65,30 @@ def train(ds: Any, emb: Any, config: StudyConfig, label: str, job: str = "ranker
     data = _interactions(ds, config)
     slot = loaders.trained_slot("ranking", config, ds.fingerprint, None if emb is None else emb.identity)
     if "value" in slot:
-        stored_note(slot)
-        return slot["value"]
+        return stored(slot)
     jobs.start(job, page, label, lambda progress, on_epoch: loaders.fill(slot, lambda: run_ranking(
         config, data, emb, progress=progress, on_epoch=on_epoch, keep_models=True), keep=complete).value, HINT,
         curves=lambda box: CurveBridge(box, by_setting=len(config.fusions) > 1, transform=trial_lines))
     return None
 
 
-def stored_note(slot: dict[str, Any]) -> None:
-    """Say so when a run comes from the disk store (trained before a restart), not from this server's memory."""
+def stored(slot: dict[str, Any]) -> Stored:
+    """The slot's run and where it came from; a toast when that is the disk store (trained before a restart).
+    The origin line stays under the results (:func:`origin_note`): a toast is gone in four seconds."""
     if slot.get("from_disk"):
-        st.toast("Trained earlier with these settings on this data: read from the disk cache, nothing retrained.",
-                 icon=":material/history:")
+        origin = "Trained earlier with these settings on this data: read from the disk cache, nothing retrained."
+        st.toast(origin, icon=":material/history:")
+    else:
+        origin = "Trained earlier on this server with these settings on this data: shown at once, nothing retrained."
+    return Stored(slot["value"], origin)
+
+
+def origin_note(run: dict[str, Any]) -> None:
+    """Under a page's results: the line that says they were not trained just now, when they were not."""
+    if run.get("origin"):
+        st.caption(run["origin"], help="Finished runs are kept under the cache's `trained` folder, keyed by the "
+                   "settings, the data's fingerprint and the embeddings; `python -m mmrec_core cache clear --what "
+                   "trained` deletes them, and the next press trains again.")
 
 
 def complete(result: Any) -> bool:

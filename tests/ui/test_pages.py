@@ -315,10 +315,12 @@ def test_trained_runs_survive_a_restart_and_nothing_trains_again(app, monkeypatc
     again = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "app.py"), default_timeout=60)
     at = trained(again)
     assert [t.value for t in at.toast if "read from the disk cache" in t.value], "says where the run came from"
+    assert [c.value for c in at.caption if "read from the disk cache" in c.value], "and keeps saying it"
     assert results(at).equals(first), "the same table"
     healthy(at.switch_page("pages/classifier.py").run())
     healthy(at.button(key="train-classifier").click().run())
     assert [m.value for m in at.metric] == accuracy
+    assert [c.value for c in at.caption if "read from the disk cache" in c.value], "the classifier's too"
     assert not fitted, f"nothing trained again: {fitted}"
     at = healthy(at.switch_page("pages/recommendations.py").run())
     assert "**vbpr** ·" in text_of(at)
