@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from mmrec_core import viz
-from mmrec_core.config import ClassifierConfig, StudyConfig
+from mmrec_core.config import ClassifierConfig, DataConfig, EmbedConfig, StudyConfig
 from mmrec_core.ui import components, jobs, loaders, state
 from mmrec_core.ui.progress import CurveBridge
 
@@ -46,26 +46,28 @@ def train(ds: Any, emb: Any, cc: ClassifierConfig, page: str = "Rating classifie
         from mmrec_core.ui.rankers_view import stored
 
         found = stored(slot)
-        return {**_run(found.value, config), "origin": found.origin}
+        return {**run_of(found.value, config), "origin": found.origin}
 
     def fit(progress: Any, on_epoch: Any) -> dict[str, Any]:
         outputs, info = loaders.fill(slot, lambda: run_classifier(config, ds, emb, progress, on_epoch),
                                      keep=lambda v: not v[1].get("error") and not v[1].get("stopped")
                                      and not any("error" in o for o in v[0].values())).value
-        return _run((outputs, info), config)
+        return run_of((outputs, info), config)
 
     jobs.start("classifier", page, f"Training the rating classifier ({', '.join(cc.modalities)})", fit, HINT,
                curves=lambda box: CurveBridge(box, metrics=["loss", "accuracy"], transform=split_epoch))
     return None
 
 
-def study_config(cc: ClassifierConfig) -> StudyConfig:
-    """The study the page's controls describe: Study B alone, on the loaded data and the chosen encoder."""
-    return StudyConfig(name="dashboard-classifier", data=state.get(state.DATA),
-                       embed=state.get(state.EMBED) or state.default_embed_config(), models=(), classifier=cc)
+def study_config(cc: ClassifierConfig, data: DataConfig | None = None, embed: EmbedConfig | None = None) -> StudyConfig:
+    """The study the page's controls describe: Study B alone, on the loaded data and the chosen encoder (or on
+    ``data`` and ``embed``, reading nothing from the session)."""
+    return StudyConfig(name="dashboard-classifier", data=data or state.get(state.DATA),
+                       embed=embed or state.get(state.EMBED) or state.default_embed_config(), models=(), classifier=cc)
 
 
-def _run(value: tuple[dict[str, Any], dict[str, Any]], config: StudyConfig) -> dict[str, Any]:
+def run_of(value: tuple[dict[str, Any], dict[str, Any]], config: StudyConfig) -> dict[str, Any]:
+    """The page's run entry of a trained value ``(outputs, info)``."""
     outputs, info = value
     return {"outputs": outputs, "info": info, "config": config}
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -183,22 +185,38 @@ def ranker_controls(available: list[str]) -> tuple[tuple[str, ...], SplitConfig,
     """Models, split protocol, the model-selection budget and the seed; a caption says what will really run."""
     from mmrec_core.selection import plan_text
 
-    models = st.multiselect("Models", available, key=state.widget_default("w:models", list(available)))
+    st.multiselect("Models", available, key=state.widget_default("w:models", list(available)))
     c1, c2, c3, c4 = st.columns(4)
-    protocol = c1.selectbox("Split protocol", list(SPLITS), key=state.widget_default("w:split", SPLITS[0]))
+    c1.selectbox("Split protocol", list(SPLITS), key=state.widget_default("w:split", RANKER_DEFAULTS["w:split"]))
     budget = c2.selectbox("Model selection", list(SELECTION_BUDGETS), format_func=BUDGET_LABELS.get,
-                          key=state.widget_default("w:selection", "quick"),
+                          key=state.widget_default("w:selection", RANKER_DEFAULTS["w:selection"]),
                           help="full: the CLI's default study (a search over each model's settings); quick: "
                                "each model's own settings, early-stopped on validation; off: fixed epochs")
     selection = SELECTION_BUDGETS.get(budget, SELECTION_BUDGETS["quick"])
     if selection is not None:
-        cap = c3.number_input("Max epochs", 1, 1000, key=state.widget_default("w:epochs", selection.max_epochs),
-                              help="early stopping on the validation split usually ends training sooner")
-        selection = replace(selection, max_epochs=int(cap))
-    seed = c4.number_input("Seed", 0, 9999, key=state.widget_default("w:seed", 42))
-    train = TrainConfig(seed=int(seed))
-    st.caption(plan_text(tuple(models), selection, train))
-    return tuple(models), SplitConfig(protocol=protocol, seed=int(seed)), train, selection
+        c3.number_input("Max epochs", 1, 1000, key=state.widget_default("w:epochs", selection.max_epochs),
+                        help="early stopping on the validation split usually ends training sooner")
+    c4.number_input("Seed", 0, 9999, key=state.widget_default("w:seed", RANKER_DEFAULTS["w:seed"]))
+    models, split, train, selection = ranker_settings(st.session_state, available)
+    st.caption(plan_text(models, selection, train))
+    return models, split, train, selection
+
+
+RANKER_DEFAULTS: dict[str, Any] = {"w:split": SPLITS[0], "w:selection": "quick", "w:seed": 42}
+
+
+def ranker_settings(values: Mapping[str, Any],
+                    available: list[str]) -> tuple[tuple[str, ...], SplitConfig, TrainConfig, SelectionConfig | None]:
+    """What the Rankers page's controls say, read from their values (``w:`` keys; a missing one is its default):
+    the page and **Prepare the demo** train the same config."""
+    models = tuple(m for m in values.get("w:models", available) if m in available)
+    budget = values.get("w:selection", RANKER_DEFAULTS["w:selection"])
+    selection = SELECTION_BUDGETS.get(budget, SELECTION_BUDGETS["quick"])
+    if selection is not None and values.get("w:epochs") is not None:
+        selection = replace(selection, max_epochs=int(values["w:epochs"]))
+    seed = int(values.get("w:seed", RANKER_DEFAULTS["w:seed"]))
+    split = SplitConfig(protocol=values.get("w:split", RANKER_DEFAULTS["w:split"]), seed=seed)
+    return models, split, TrainConfig(seed=seed), selection
 
 
 BUDGET_LABELS = {"quick": "quick (early stopping)", "full": "full (search settings)", "off": "off (fixed epochs)"}
@@ -207,10 +225,24 @@ BUDGET_LABELS = {"quick": "quick (early stopping)", "full": "full (search settin
 def classifier_controls() -> ClassifierConfig:
     """Epochs, patience, class weights and the modality ablation."""
     c1, c2, c3, c4 = st.columns(4)
-    epochs = c1.number_input("Max epochs", 1, 500, key=state.widget_default("w:clf-epochs", 30))
-    patience = c2.number_input("Early-stopping patience", 1, 100, key=state.widget_default("w:clf-patience", 12))
-    weights = c3.selectbox("Class weights", ["balanced", "none"], key=state.widget_default("w:clf-weights", "balanced"))
-    ablate = c4.toggle("Modality ablation", key=state.widget_default("w:clf-ablate", True),
-                       help="also train on text only and on pictures only")
-    modalities = ("text+image", "text", "image") if ablate else ("text+image",)
-    return ClassifierConfig(epochs=int(epochs), patience=int(patience), class_weight=weights, modalities=modalities)
+    d = CLASSIFIER_DEFAULTS
+    c1.number_input("Max epochs", 1, 500, key=state.widget_default("w:clf-epochs", d["w:clf-epochs"]))
+    c2.number_input("Early-stopping patience", 1, 100, key=state.widget_default("w:clf-patience", d["w:clf-patience"]))
+    c3.selectbox("Class weights", ["balanced", "none"], key=state.widget_default("w:clf-weights", d["w:clf-weights"]))
+    c4.toggle("Modality ablation", key=state.widget_default("w:clf-ablate", d["w:clf-ablate"]),
+              help="also train on text only and on pictures only")
+    return classifier_settings(st.session_state)
+
+
+CLASSIFIER_DEFAULTS: dict[str, Any] = {"w:clf-epochs": 30, "w:clf-patience": 12, "w:clf-weights": "balanced",
+                                       "w:clf-ablate": True}
+
+
+def classifier_settings(values: Mapping[str, Any]) -> ClassifierConfig:
+    """The classifier page's config from its controls' values (a missing one is its default)."""
+    def get(key: str) -> Any:
+        return values.get(key, CLASSIFIER_DEFAULTS[key])
+
+    modalities = ("text+image", "text", "image") if get("w:clf-ablate") else ("text+image",)
+    return ClassifierConfig(epochs=int(get("w:clf-epochs")), patience=int(get("w:clf-patience")),
+                            class_weight=get("w:clf-weights"), modalities=modalities)

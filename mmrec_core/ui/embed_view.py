@@ -56,11 +56,12 @@ def _clusters(data_key: Any, embed_key: Any, fusion: str, _ds: Any, _features: n
     return projection.audience_clusters(profiles, users, items, inter.n_items)
 
 
-def fused(emb: Any, fusion: str) -> Any:
-    """The fused vectors, built once per (data, encoder settings, fusion): 100 K x 656 floats is not free."""
+def fused(emb: Any, fusion: str, data: Any = None, embed: Any = None) -> Any:
+    """The fused vectors, built once per (data, encoder settings, fusion): 100 K x 656 floats is not free.
+    ``data`` and ``embed`` default to the session's."""
     from mmrec_core.embeddings import fuse
 
-    key = (state.get(state.DATA), state.get(state.EMBED), emb.identity, len(emb.item_ids), fusion)
+    key = (data or state.get(state.DATA), embed or state.get(state.EMBED), emb.identity, len(emb.item_ids), fusion)
     return loaders.memo("fused", key, lambda: fuse(emb, fusion)).value
 
 
@@ -93,6 +94,19 @@ def _switch_to_umap_when_ready(fitting: tuple[Any, ...] | None = None) -> None:
             icon=":material/hourglass_top:")
 
 
+def map_fitting(data: Any, embed: Any, fusion: str, method: str, vectors: np.ndarray,
+                n_items: int) -> tuple[Any, ...]:
+    """The arguments of :func:`loaders.projection_in_background` for the map: its seeded sample of rows."""
+    sample = viz.sample_rows(n_items, viz.MAP_POINTS, MAP_SEED)
+    return data, embed, fusion, method, vectors[sample], MAP_SEED, len(sample)
+
+
+def fit_map(data: Any, embed: Any, emb: Any, fusion: str, method: str, n_items: int) -> None:
+    """Fit the projection the map will show and wait for it (**Prepare the demo**, in its worker thread)."""
+    vectors = fused(emb, fusion, data, embed).features
+    loaders.load_projection(*map_fitting(data, embed, fusion, method, vectors, n_items))
+
+
 def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     """Map controls, the scatter (click or lasso points) and the pictures of the selection, a page at a time.
 
@@ -109,12 +123,12 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     method = method or "umap"
     projection.warm_up_umap()
     vectors = fused(emb, fusion).features
+    fitting = map_fitting(data, embed, fusion, method, vectors, len(items))
     sample = viz.sample_rows(len(items), viz.MAP_POINTS, MAP_SEED)
-    coords = None
-    if method == "umap" and not projection.umap_ready():
+    coords = loaders.slot("projection", fitting[:4] + fitting[5:]).get("value")  # fitted before (Prepare the demo)
+    if coords is None and method == "umap" and not projection.umap_ready():
         _switch_to_umap_when_ready()
-    elif method == "umap":  # fitted in a worker: the page (and its PCA map) never waits for it
-        fitting = (data, embed, fusion, method, vectors[sample], MAP_SEED, len(sample))
+    elif coords is None and method == "umap":  # fitted in a worker: the page (and its PCA map) never waits for it
         coords, _ = loaders.projection_in_background(*fitting, wait_s=3.0)  # a small catalogue: no PCA flash
         if coords is None:
             _switch_to_umap_when_ready(fitting)

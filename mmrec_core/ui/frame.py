@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mmrec_core.ui import components, jobs, loaders, state
+from mmrec_core.ui import components, jobs, loaders, prepare, state
 
 PAGES = (
     ("pages/data.py", "Data", ":material/table:"),
@@ -65,6 +65,7 @@ def sidebar() -> None:
         st.toggle("Presenter view", key=state.widget_default("w:presenter", False),
                   help="Larger type and larger product pictures for a projector (made for 1024 px wide); "
                        "collapse the sidebar with « for the full width.")
+        prepare.button()
         if st.button("Reset the demo", key="sidebar-reset", icon=":material/restart_alt:",
                      help="Start the walk again: forgets this session's data, embeddings, trained runs and choices "
                           "(a running training is stopped). Nothing on disk is deleted, so the next walk reads the "
@@ -98,5 +99,6 @@ def refresh_sidebar() -> None:
     lines.append(f"**Encoder**: {embed.encoder} · {embed.fusion}" if embed else "**Encoder**: not computed yet")
     ran = [name for name, key in (("rankers", state.RANKING), ("classifier", state.CLASSIFIER)) if state.get(key)]
     lines.append("**Trained**: " + (", ".join(ran) if ran else "nothing yet"))
-    lines.extend(f"**Running**: {job.label} (on *{job.page}*)" for job in jobs.running())
+    lines.extend(f"**Running**: {job.label} (on *{job.page}*)" for job in jobs.running()
+                 if job.page != prepare.PAGE)  # that one has its own box below
     slot.markdown("  \n".join(lines))

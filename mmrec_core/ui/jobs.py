@@ -67,16 +67,31 @@ def _jobs() -> dict[str, Job]:
 
 
 def start(name: str, page: str, label: str, fn: Callable[..., Any], hint: str,
-          curves: Callable[[Any], CurveBridge] | None = None) -> Job:
-    """Run ``fn(progress=..., on_epoch=...)`` in a worker thread as job ``name`` (one at a time per name)."""
+          curves: Callable[[Any], CurveBridge] | None = None, script_context: bool = False) -> Job:
+    """Run ``fn(progress=..., on_epoch=...)`` in a worker thread as job ``name`` (one at a time per name);
+    ``script_context`` gives the thread the session's script context (``fn`` takes its own memo slots)."""
     old = _jobs().get(name)
     if old is not None and old.running:
         return old
     job = Job(page=page, label=label, hint=hint, curves=curves)
     job.thread = threading.Thread(target=job._run, args=(fn,), name=f"mmrec {name}", daemon=True)
+    if script_context:  # the worker may then use Streamlit's caches (the memo slots) as the page does
+        from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+        add_script_run_ctx(job.thread, get_script_run_ctx())
     _jobs()[name] = job
     job.thread.start()
     return job
+
+
+def get(name: str) -> Job | None:
+    """This session's job ``name`` (running, or ended and not yet collected)."""
+    return _jobs().get(name)
+
+
+def forget(name: str) -> None:
+    """Drop job ``name`` once its follower took what it made (a follower other than :func:`follow`)."""
+    _jobs().pop(name, None)
 
 
 def stop_all() -> int:

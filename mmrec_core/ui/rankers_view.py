@@ -14,7 +14,16 @@ import pandas as pd
 import streamlit as st
 
 from mmrec_core import viz
-from mmrec_core.config import EvalConfig, SelectionConfig, SplitConfig, StudyConfig, TrainConfig, to_dict
+from mmrec_core.config import (
+    DataConfig,
+    EmbedConfig,
+    EvalConfig,
+    SelectionConfig,
+    SplitConfig,
+    StudyConfig,
+    TrainConfig,
+    to_dict,
+)
 from mmrec_core.ui import components, jobs, loaders, state
 from mmrec_core.ui.progress import CurveBridge
 
@@ -35,14 +44,18 @@ def usable_fusion(emb: Any, fusion: str) -> str:
 
 
 def study_config(models: tuple[str, ...], split: SplitConfig, train: TrainConfig, fusions: tuple[str, ...],
-                 selection: SelectionConfig | None = None) -> StudyConfig:
-    embed = state.get(state.EMBED) or state.default_embed_config()
-    return StudyConfig(name="dashboard", data=state.get(state.DATA) or state.default_data_config(), split=split,
-                       embed=embed, fusions=fusions, models=models, train=train, eval=EvalConfig(), classifier=None,
-                       selection=selection)
+                 selection: SelectionConfig | None = None, data: DataConfig | None = None,
+                 embed: EmbedConfig | None = None) -> StudyConfig:
+    """The study the Rankers page runs; ``data`` and ``embed`` default to the session's (given, nothing reads
+    the session: a worker thread can build it)."""
+    embed = embed or state.get(state.EMBED) or state.default_embed_config()
+    data = data or state.get(state.DATA) or state.default_data_config()
+    return StudyConfig(name="dashboard", data=data, split=split, embed=embed, fusions=fusions, models=models,
+                       train=train, eval=EvalConfig(), classifier=None, selection=selection)
 
 
-def _interactions(ds: Any, config: StudyConfig) -> Any:
+def interactions(ds: Any, config: StudyConfig) -> Any:
+    """The labelled split of ``config`` on ``ds`` (memoised: every page and the prepare job share it)."""
     from mmrec_core.study import prepare_interactions
 
     return loaders.memo("interactions", (config.data, ds.fingerprint, config.split),
@@ -62,7 +75,7 @@ def train(ds: Any, emb: Any, config: StudyConfig, label: str, job: str = "ranker
     already trained on the same config, data and embeddings (a second walk through the demo is instant)."""
     from mmrec_core.study import run_ranking
 
-    data = _interactions(ds, config)
+    data = interactions(ds, config)
     slot = loaders.trained_slot("ranking", config, ds.fingerprint, None if emb is None else emb.identity)
     if "value" in slot:
         return stored(slot)

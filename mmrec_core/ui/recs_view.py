@@ -50,11 +50,9 @@ def disagreement(tops: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def _data(run: dict[str, Any], ds: Any) -> Any:
-    config = run["config"]
-    from mmrec_core.study import prepare_interactions
+    from mmrec_core.ui.rankers_view import interactions
 
-    return loaders.memo("interactions", (config.data, ds.fingerprint, config.split),
-                        lambda: prepare_interactions(ds, config)).value
+    return interactions(ds, run["config"])
 
 
 def _spread(run: dict[str, Any], users: np.ndarray, k: int) -> np.ndarray:

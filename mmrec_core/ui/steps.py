@@ -62,6 +62,12 @@ def _loaded_keys() -> set:
     return st.session_state["_loaded"]
 
 
+def mark_loaded(key: Any) -> None:
+    """Record a data config (or an ``("emb", data, embed)`` key) as loaded by this session, as if its page had
+    loaded it: the page then reads the memo without a progress box (used by **Prepare the demo**)."""
+    _loaded_keys().add(key)
+
+
 def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:
     """The data set of ``config`` (default: the loaded one, else the default demo), loading it if needed.
 

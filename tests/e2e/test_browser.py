@@ -111,6 +111,7 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
 
         restart = walk(page, url, out=ARTIFACTS / "restart", epochs=2, clf_epochs=3, after_step=origin)
         restart_recs = page.get_by_test_id("stMain").inner_text()
+        prepared = prepare_the_demo(page)
         browser.close()
     (ARTIFACTS / "restart.json").write_text(json.dumps({"first_walk_s": times, "restart_walk_s": restart}, indent=2)
                                             + "\n")
@@ -170,6 +171,13 @@ def test_click_through_the_whole_demo(chromium_path, tmp_path):
     assert all("read from the disk cache, nothing retrained" in origins[k] for k in ("rankers", "classifier")), {
         k: v[:400] for k, v in origins.items()}
     assert "Hidden taste" in restart_recs and "freedom" in restart_recs
+    # Prepare the demo, after a reset and with another seed: its box shows the step while the rankers train,
+    # then every page opens on what it made, with no button pressed
+    assert any("step 4 of 5, training the rankers" in s for s in prepared["running"]), prepared["running"]
+    assert "The demo is ready" in prepared["sidebar"], prepared["sidebar"]
+    assert "Trained by Prepare the demo" in prepared["rankers"] and "lightgcn" in prepared["rankers"], prepared
+    assert "Classification report" in prepared["classifier"], prepared["classifier"][:400]
+    assert "Hidden taste" in prepared["recommendations"] and prepared["errors"] == [], prepared
 
 
 def map_colours(page) -> dict[str, str]:
@@ -266,6 +274,34 @@ def stop_a_training(page) -> dict:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "stop.json").write_text(json.dumps(
         {k: seen[k] for k in ("running", "stop_s", "idle_s")}, indent=2) + "\n")
+    return seen
+
+
+def prepare_the_demo(page) -> dict[str, object]:
+    """Reset the demo, set the walk's epochs and another seed (so the rankers really train), press *Prepare the
+    demo* in the sidebar and wait for its report; then read each page, opened with no button pressed."""
+    page.get_by_role("button", name="Reset the demo").click()
+    wait_text(page, "The demo is reset", timeout_s=60)
+    visit(page, "Rankers")
+    wait_text(page, "Train rankers")
+    set_number(page, "Max epochs", 2)
+    set_number(page, "Seed", 7)
+    visit(page, "Rating classifier")
+    wait_text(page, "Train classifier")
+    set_number(page, "Max epochs", 3)
+    page.get_by_role("button", name="Prepare the demo").click()
+    sidebar, running = page.get_by_test_id("stSidebar"), []
+    deadline = time.perf_counter() + 300
+    while "The demo is ready" not in (text := sidebar.inner_text()) and time.perf_counter() < deadline:
+        running.extend(line for line in text.splitlines() if line.startswith("Preparing the demo"))
+        time.sleep(0.5)
+    seen: dict[str, object] = {"running": sorted(set(running)), "sidebar": sidebar.inner_text(), "errors": []}
+    for name, title, ready in (("rankers", "Rankers", "Protocol:"), ("classifier", "Rating classifier",
+                               "Classification report"), ("recommendations", "Recommendations", "per model")):
+        visit(page, title)
+        wait_text(page, ready, timeout_s=60)
+        seen[name] = page.get_by_test_id("stMain").inner_text()
+        seen["errors"] += error_texts(page)
     return seen
 
 
