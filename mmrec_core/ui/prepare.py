@@ -55,6 +55,7 @@ class Outcome:
 
     plan: Plan
     step: int = 0  # index into STEPS of the step in progress (len(STEPS) once all ran)
+    last: ProgressEvent | None = None  # the step's latest progress report (None before its first)
     summary: dict[str, Any] | None = None
     embedded: bool = False
     mapped: bool = False
@@ -86,6 +87,15 @@ def run(p: Plan, outcome: Outcome, progress: Any = None, on_epoch: Any = None) -
     from mmrec_core.ui import data_view, embed_view, rankers_view
 
     start = time.perf_counter()
+    forward = progress
+
+    def progress(event: ProgressEvent) -> None:  # the follower reads the step's own latest report
+        outcome.last = event
+        if forward is not None:
+            forward(event)
+
+    def begin(step: int) -> None:
+        outcome.step, outcome.last = step, None
 
     def failed(exc: Exception) -> None:
         log.exception("prepare the demo: %s failed", STEPS[outcome.step])
@@ -95,7 +105,7 @@ def run(p: Plan, outcome: Outcome, progress: Any = None, on_epoch: Any = None) -
         ds = loaders.load_dataset(p.data, progress).value
         outcome.summary = ds.summary()
         check_cancelled()
-        outcome.step = 1
+        begin(1)
         emb = loaders.load_embeddings(p.data, ds, p.embed, progress=progress).value
         outcome.embedded = True
         fusion = rankers_view.usable_fusion(emb, p.embed.fusion)
@@ -104,7 +114,7 @@ def run(p: Plan, outcome: Outcome, progress: Any = None, on_epoch: Any = None) -
                            (3, lambda: _rank(p, ds, emb, fusion, outcome, progress, on_epoch, run_ranking)),
                            (4, lambda: _classify(p, ds, emb, outcome, progress, on_epoch, run_classifier))):
             check_cancelled()
-            outcome.step = step
+            begin(step)
             try:
                 work()
                 outcome.mapped = outcome.mapped or step == 2
@@ -197,8 +207,7 @@ def _follow() -> None:
     if job is None or outcome is None:
         return
     if job.running:
-        step = min(outcome.step, len(STEPS) - 1)
-        last = job.events[-1] if job.events else None
+        step, last = min(outcome.step, len(STEPS) - 1), outcome.last
         text = f"Preparing the demo: step {step + 1} of {len(STEPS)}, {STEPS[step]}"
         st.progress(_fraction(step, last), text=text)
         if last is not None:
@@ -207,7 +216,8 @@ def _follow() -> None:
             st.caption("Stopping: the step in progress ends at its next batch ...")
         else:
             st.button("Stop", key="prepare-stop", icon=":material/stop_circle:", on_click=job.stop.set,
-                      help="ends the job within a second or two; the steps that finished are kept")
+                      help="ends the job at the step's next batch (the map's UMAP fit runs to its end); "
+                                 "the steps that finished are kept")
         return
     jobs.forget(JOB)
     apply(job.value if job.value is not None else outcome, job.error)
@@ -263,5 +273,6 @@ def apply(outcome: Outcome, error: BaseException | None = None) -> None:
     else:
         text = f"The demo is ready ({outcome.seconds:.0f} s): {done}. Every page opens on its results."
     st.session_state["_prepare_report"] = {"text": text, "problem": bool(errors or outcome.stopped),
-                                           "icon": ":material/warning:" if errors else ":material/check_circle:"}
+                                           "icon": ":material/warning:" if errors else ":material/stop_circle:"
+                                           if outcome.stopped else ":material/check_circle:"}
     components.clear_failure(PAGE)

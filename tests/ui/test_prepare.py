@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from mmrec_core.config import EmbedConfig
@@ -61,19 +62,23 @@ def _plan(encoder: str = "classic") -> prepare.Plan:
                         map_method="pca")
 
 
-def test_a_stop_keeps_the_steps_that_finished():
+@pytest.mark.parametrize(("stage", "step"), [("embed", "embedding the products"), ("train", "training the rankers")])
+def test_a_stop_keeps_the_steps_that_finished(stage, step):
     stop = threading.Event()
 
-    def progress(event):  # Stop pressed as soon as the rankers start training
-        if event.stage.startswith("train"):
+    def progress(event):  # Stop pressed as soon as the step reports its first progress
+        if event.stage.startswith(stage):
             stop.set()
 
     with cancellable(stop):
         outcome = prepare.run(_plan(), prepare.Outcome(_plan()), progress=progress)
     assert outcome.stopped and not outcome.errors
-    assert outcome.summary["items"] == 60 and outcome.embedded and outcome.mapped, "the steps before the stop"
+    assert outcome.step == prepare.STEPS.index(step), "it ended in the step it was stopped in"
+    assert outcome.summary["items"] == 60, "the data, loaded before the stop, is kept"
+    assert outcome.embedded == outcome.mapped == (stage == "train"), "the steps before the stop, and no more"
     assert outcome.classifier is None, "nothing ran after the stop"
-    assert outcome.step == prepare.STEPS.index("training the rankers")
+    kept = [] if outcome.ranking is None else sorted(set(outcome.ranking[1].results["model"]))
+    assert len(kept) < 3, f"only the models that finished before the stop: {kept}"
 
 
 def test_a_failed_step_is_named_and_the_steps_before_it_are_kept():
