@@ -242,12 +242,13 @@ def apply(outcome: Outcome, error: BaseException | None = None) -> None:
     p = outcome.plan
     made = []
     if outcome.summary is not None:
+        if state.get(state.DATA) != p.data:
+            for key in (state.EMBED, state.RANKING, state.ABLATION, state.CLASSIFIER):
+                state.put(key, None)  # another data set's results do not apply (the same one's stay)
         state.put(state.DATA, p.data)
         steps.mark_loaded(p.data)
         state.put("data_summary", outcome.summary)
         st.session_state["data_load_note"] = "Loaded by **Prepare the demo**."
-        for key in (state.EMBED, state.RANKING, state.ABLATION, state.CLASSIFIER):
-            state.put(key, None)  # a previous data set's results do not apply
         made.append("data")
     if outcome.embedded:
         state.put(state.EMBED, p.embed)
