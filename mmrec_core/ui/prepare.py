@@ -268,7 +268,7 @@ def apply(outcome: Outcome, error: BaseException | None = None) -> None:
     errors = list(outcome.errors) + ([("the job", f"{error.__class__.__name__}: {error}")] if error else [])
     done = ", ".join(made) or "nothing"
     if errors:
-        text = f"Prepared {done}; " + "; ".join(f"{step} failed ({msg})" for step, msg in errors) + f". {HINT}"
+        text = f"Prepared {done}; " + "; ".join(f"{step} failed ({msg})" for step, msg in errors) + f". {HINT[0].upper()}{HINT[1:]}"
     elif outcome.stopped:
         text = f"Stopped after {outcome.seconds:.0f} s; kept: {done}."
     else:
