@@ -50,13 +50,18 @@ def train(ds: Any, emb: Any, cc: ClassifierConfig, page: str = "Rating classifie
 
     def fit(progress: Any, on_epoch: Any) -> dict[str, Any]:
         outputs, info = loaders.fill(slot, lambda: run_classifier(config, ds, emb, progress, on_epoch),
-                                     keep=lambda v: not v[1].get("error") and not v[1].get("stopped")
-                                     and not any("error" in o for o in v[0].values())).value
+                                     keep=complete).value
         return run_of((outputs, info), config)
 
     jobs.start("classifier", page, f"Training the rating classifier ({', '.join(cc.modalities)})", fit, HINT,
                curves=lambda box: CurveBridge(box, metrics=["loss", "accuracy"], transform=split_epoch))
     return None
+
+
+def complete(value: tuple[dict[str, Any], dict[str, Any]]) -> bool:
+    """A classifier run worth serving again: it ran to the end and no modality failed."""
+    outputs, info = value
+    return not info.get("error") and not info.get("stopped") and not any("error" in o for o in outputs.values())
 
 
 def study_config(cc: ClassifierConfig, data: DataConfig | None = None, embed: EmbedConfig | None = None) -> StudyConfig:

@@ -125,7 +125,7 @@ def catalogue_map(ds: Any, emb: Any, fusion: str) -> pd.DataFrame:
     vectors = fused(emb, fusion).features
     fitting = map_fitting(data, embed, fusion, method, vectors, len(items))
     sample = viz.sample_rows(len(items), viz.MAP_POINTS, MAP_SEED)
-    coords = loaders.slot("projection", fitting[:4] + fitting[5:]).get("value")  # fitted before (Prepare the demo)
+    coords = loaders.fitted_projection(*fitting)  # fitted before (by Prepare the demo, say)
     if coords is None and method == "umap" and not projection.umap_ready():
         _switch_to_umap_when_ready()
     elif coords is None and method == "umap":  # fitted in a worker: the page (and its PCA map) never waits for it

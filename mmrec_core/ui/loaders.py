@@ -117,6 +117,13 @@ def load_projection(data: DataConfig, embed: EmbedConfig, fusion: str, method: s
                 lambda: project(vectors, method=method, seed=seed))
 
 
+def fitted_projection(data: DataConfig, embed: EmbedConfig, fusion: str, method: str, vectors: Any,
+                      seed: int = 0, points: int | None = None) -> Any | None:
+    """The coordinates :func:`load_projection` or :func:`projection_in_background` fitted for these arguments
+    (in any session, e.g. by **Prepare the demo**), or None; never fits."""
+    return slot("projection", (data, embed, fusion, method, seed, points)).get("value")
+
+
 _starting = threading.Lock()
 
 

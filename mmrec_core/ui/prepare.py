@@ -159,12 +159,13 @@ def _origin(slot: dict[str, Any]) -> str:
 
 def _classify(p: Plan, ds: Any, emb: Any, outcome: Outcome, progress: Any, on_epoch: Any,
               run_classifier: Any) -> None:
+    from mmrec_core.ui import classifier_view
+
     config = p.classifier
     slot = loaders.trained_slot("classifier", config, ds.fingerprint, emb.identity)
     outcome.origins["classifier"] = _origin(slot)
     outputs, info = loaders.fill(slot, lambda: run_classifier(config, ds, emb, progress, on_epoch),
-                                 keep=lambda v: not v[1].get("error") and not v[1].get("stopped")
-                                 and not any("error" in o for o in v[0].values())).value
+                                 keep=classifier_view.complete).value
     if info.get("error"):
         raise RuntimeError(info["error"])
     if any("error" not in o for o in outputs.values()):
@@ -242,10 +243,7 @@ def apply(outcome: Outcome, error: BaseException | None = None) -> None:
     p = outcome.plan
     made = []
     if outcome.summary is not None:
-        if state.get(state.DATA) != p.data:
-            for key in (state.EMBED, state.RANKING, state.ABLATION, state.CLASSIFIER):
-                state.put(key, None)  # another data set's results do not apply (the same one's stay)
-        state.put(state.DATA, p.data)
+        steps.use_data(p.data)  # another data set's results are put away (the same one's stay)
         steps.mark_loaded(p.data)
         state.put("data_summary", outcome.summary)
         st.session_state["data_load_note"] = "Loaded by **Prepare the demo**."

@@ -68,6 +68,23 @@ def mark_loaded(key: Any) -> None:
     _loaded_keys().add(key)
 
 
+def use_data(config: DataConfig) -> None:
+    """Make ``config`` the session's data set; on a change, put away the results of the one before (they would
+    be misleading here) and say which, so a presenter who reloads does not find them gone without a word."""
+    if state.get(state.DATA) == config:
+        return
+    state.put(state.DATA, config)
+    cleared = [name for key, name in ((state.EMBED, "embeddings"), (state.RANKING, "rankers"),
+                                      (state.ABLATION, "ablation"), (state.CLASSIFIER, "classifier"))
+               if state.get(key) is not None]
+    for key in (state.EMBED, state.RANKING, state.ABLATION, state.CLASSIFIER):
+        state.put(key, None)
+    st.session_state["data_cleared_note"] = (
+        f"The {', '.join(cleared)} results of the previous data set were put away (they do not apply here). "
+        "Back on that data set, Train shows a run already trained on this server at once."
+    ) if cleared else ""
+
+
 def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:
     """The data set of ``config`` (default: the loaded one, else the default demo), loading it if needed.
 
@@ -92,18 +109,7 @@ def dataset(config: DataConfig | None = None, page: str = "Data") -> Any | None:
             f"Loaded in {loaded.seconds:.1f} s" if loaded.computed else "Loaded from the in-memory cache"
         )
     ds = loaded.value
-    if state.get(state.DATA) != config:
-        state.put(state.DATA, config)
-        cleared = [name for key, name in ((state.EMBED, "embeddings"), (state.RANKING, "rankers"),
-                                          (state.ABLATION, "ablation"), (state.CLASSIFIER, "classifier"))
-                   if state.get(key) is not None]
-        for key in (state.EMBED, state.RANKING, state.ABLATION, state.CLASSIFIER):
-            state.put(key, None)  # results of another data set would be misleading
-        # say so: a presenter who reloads should not find the trained results gone without a word
-        st.session_state["data_cleared_note"] = (
-            f"The {', '.join(cleared)} results of the previous data set were put away (they do not apply here). "
-            "Back on that data set, Train shows a run already trained on this server at once."
-        ) if cleared else ""
+    use_data(config)
     if state.get("data_summary") is None or not loaded_before:
         state.put("data_summary", ds.summary())
         refresh_sidebar()
